@@ -1,0 +1,16 @@
+// Registers every native function of Shoal. Each concern lives in its own file;
+// JavaScript sees them through src/native.ts only.
+#include <napi.h>
+
+#include "hash.h"
+
+namespace {
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  shoal::InitHash(env, exports);
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(shoal, Init)

@@ -1,0 +1,2 @@
+// The package face of Shoal.
+export { native } from './native.js';
