@@ -4,7 +4,9 @@
       "target_name": "shoal",
       "sources": [
         "native/addon.cc",
-        "native/hash.cc"
+        "native/hash.cc",
+        "native/merkle.cc",
+        "native/vclock.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",

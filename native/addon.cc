@@ -3,11 +3,15 @@
 #include <napi.h>
 
 #include "hash.h"
+#include "merkle.h"
+#include "vclock.h"
 
 namespace {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   shoal::InitHash(env, exports);
+  shoal::InitClock(env, exports);
+  shoal::InitMerkle(env, exports);
   return exports;
 }
 

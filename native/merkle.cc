@@ -1,0 +1,7 @@
+#include "merkle.h"
+
+namespace shoal {
+
+void InitMerkle(Napi::Env env, Napi::Object exports) {}
+
+}  // namespace shoal

@@ -1,0 +1,189 @@
+// TypeScript shapes of the messages in proto/shoal.proto. Decoded messages have
+// every scalar and bytes field set (defaults: 0, false, '', empty Buffer); message
+// fields and oneof members may be undefined.
+
+export const MemberStatus = { ALIVE: 0, SUSPECT: 1, DEAD: 2, LEFT: 3 } as const;
+export type MemberStatus = (typeof MemberStatus)[keyof typeof MemberStatus];
+
+export const RingStatus = { JOINING: 0, ACTIVE: 1, LEAVING: 2 } as const;
+export type RingStatus = (typeof RingStatus)[keyof typeof RingStatus];
+
+export const WireErrorCode = {
+  ERROR_UNSPECIFIED: 0,
+  QUORUM_UNAVAILABLE: 1,
+  TIMEOUT: 2,
+  TOO_LARGE: 3,
+  BAD_CONTEXT: 4,
+  UNAUTHORIZED: 5,
+  BAD_REQUEST: 6,
+  UNKNOWN_MESSAGE: 7,
+  OVERLOADED: 8,
+  INTERNAL: 9,
+  UNAVAILABLE: 10,
+} as const;
+export type WireErrorCode = (typeof WireErrorCode)[keyof typeof WireErrorCode];
+
+export interface Sibling {
+  dot: Uint8Array;
+  value: Uint8Array;
+  tombstone: boolean;
+  expiresAt: number;
+  writtenAt: number;
+}
+
+export interface SiblingSet {
+  clock: Uint8Array;
+  siblings: Sibling[];
+}
+
+export interface HintRecord {
+  key: Uint8Array;
+  set?: SiblingSet | null;
+  createdAt: number;
+}
+
+export interface Member {
+  id: string;
+  host: string;
+  port: number;
+  dc: string;
+  rack: string;
+  capacity: number;
+  incarnation: number;
+  status: MemberStatus;
+  ringStatus: RingStatus;
+  httpPort: number;
+  protocol: number;
+  statusAt: number;
+}
+
+export interface MemberUpdate {
+  id: string;
+  incarnation: number;
+  status: MemberStatus;
+  from: string;
+  member?: Member | null;
+}
+
+export interface Ping {
+  seq: number;
+  target: string;
+}
+export interface Ack {
+  seq: number;
+}
+export interface PingReq {
+  seq: number;
+  target: string;
+  host: string;
+  port: number;
+}
+export interface Nack {
+  seq: number;
+}
+
+export interface GossipPacket {
+  from: string;
+  body?: 'ping' | 'ack' | 'pingReq' | 'nack';
+  ping?: Ping | null;
+  ack?: Ack | null;
+  pingReq?: PingReq | null;
+  nack?: Nack | null;
+  updates: MemberUpdate[];
+  viewChecksum: Uint8Array;
+}
+
+export interface PushPull {
+  members: Member[];
+  join: boolean;
+}
+
+export interface WireError {
+  code: WireErrorCode;
+  message: string;
+}
+
+export interface ClientGet {
+  key: Uint8Array;
+  r: number;
+}
+export interface ClientGetReply {
+  values: Uint8Array[];
+  context: Uint8Array;
+}
+export interface ClientPut {
+  key: Uint8Array;
+  value: Uint8Array;
+  context: Uint8Array;
+  ttlMs: number;
+  w: number;
+}
+export interface ClientPutReply {
+  context: Uint8Array;
+}
+export interface ClientDelete {
+  key: Uint8Array;
+  context: Uint8Array;
+  w: number;
+}
+export type ClientDeleteReply = Record<string, never>;
+export type RingRequest = Record<string, never>;
+export interface PartitionOwners {
+  nodes: string[];
+}
+export interface RingReply {
+  partitions: number;
+  checksum: Uint8Array;
+  members: Member[];
+  owners: PartitionOwners[];
+  n: number;
+}
+
+export interface ReplicaWrite {
+  key: Uint8Array;
+  set?: SiblingSet | null;
+  hintFor: string;
+}
+export type ReplicaWriteReply = Record<string, never>;
+export interface ReplicaRead {
+  key: Uint8Array;
+}
+export interface ReplicaReadReply {
+  found: boolean;
+  set?: SiblingSet | null;
+}
+
+export interface Hello {
+  nonce: Uint8Array;
+  protocol: number;
+  nodeId: string;
+}
+export interface HelloProof {
+  keyId: Uint8Array;
+  proof: Uint8Array;
+}
+
+/** The bodies an Envelope can carry, by oneof member name. */
+export interface EnvelopeBodies {
+  error: WireError;
+  hello: Hello;
+  helloProof: HelloProof;
+  pushPull: PushPull;
+  pushPullReply: PushPull;
+  replicaWrite: ReplicaWrite;
+  replicaWriteReply: ReplicaWriteReply;
+  replicaRead: ReplicaRead;
+  replicaReadReply: ReplicaReadReply;
+  clientGet: ClientGet;
+  clientGetReply: ClientGetReply;
+  clientPut: ClientPut;
+  clientPutReply: ClientPutReply;
+  clientDelete: ClientDelete;
+  clientDeleteReply: ClientDeleteReply;
+  ringRequest: RingRequest;
+  ringReply: RingReply;
+}
+export type EnvelopeKind = keyof EnvelopeBodies;
+
+/** A decoded frame: `body` names the member that is set (undefined: unknown type). */
+export type Envelope = { id: number; body?: EnvelopeKind } & { [K in EnvelopeKind]?: EnvelopeBodies[K] | null };
