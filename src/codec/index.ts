@@ -11,6 +11,7 @@ import type {
   HintRecord,
   Member,
   PushPull,
+  RingState,
   SiblingSet,
 } from './messages.js';
 
@@ -55,6 +56,7 @@ export const MemberCodec = codec<Member>('Member');
 export const GossipPacketCodec = codec<GossipPacket>('GossipPacket');
 export const PushPullCodec = codec<PushPull>('PushPull');
 export const EnvelopeCodec = codec<Envelope>('Envelope');
+export const RingStateCodec = codec<RingState>('RingState');
 
 /** The loaded reflection root, for tools and tests that need the schema itself. */
 export const schema: protobuf.Root = root;

@@ -131,12 +131,19 @@ export type RingRequest = Record<string, never>;
 export interface PartitionOwners {
   nodes: string[];
 }
+export interface RingState {
+  version: number;
+  partitions: number;
+  nodes: string[];
+  owners: number[];
+}
 export interface RingReply {
   partitions: number;
   checksum: Uint8Array;
   members: Member[];
   owners: PartitionOwners[];
   n: number;
+  ring?: RingState | null;
 }
 
 export interface ReplicaWrite {

@@ -1,0 +1,16 @@
+// The ring face: partition ownership (versioned, changed by join/leave/remove) and
+// the preference lists computed from it.
+export {
+  type Ring,
+  MAX_PARTITIONS,
+  createRing,
+  decodeRing,
+  encodeRing,
+  fromRingState,
+  isNewer,
+  ownership,
+  ringChecksum,
+  toRingState,
+} from './ring.js';
+export { type CapacityOf, joinRing, leaveRing, shares } from './claim.js';
+export { type Placement, type PlacementOf, PreferenceLists } from './preference.js';
