@@ -1,0 +1,214 @@
+// The HTTP API: /kv/{key} (GET, PUT, DELETE), /status, /health, /metrics.
+// Contexts travel base64url in X-Shoal-Context; errors are JSON with a stable code.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import {
+  BadContextError,
+  BadRequestError,
+  ErrorCodes,
+  ShoalError,
+  TooLargeError,
+  type ErrorCode,
+} from '../errors.js';
+import type { Startable } from '../time.js';
+import type { KeyValueService } from './service.js';
+
+const STATUS_OF: Record<ErrorCode, number> = {
+  [ErrorCodes.QUORUM_UNAVAILABLE]: 503,
+  [ErrorCodes.TIMEOUT]: 504,
+  [ErrorCodes.TOO_LARGE]: 413,
+  [ErrorCodes.BAD_CONTEXT]: 400,
+  [ErrorCodes.UNAUTHORIZED]: 401,
+  [ErrorCodes.BAD_REQUEST]: 400,
+  [ErrorCodes.UNKNOWN_MESSAGE]: 400,
+  [ErrorCodes.OVERLOADED]: 503,
+  [ErrorCodes.INTERNAL]: 500,
+  [ErrorCodes.UNAVAILABLE]: 503,
+  [ErrorCodes.CLOSED]: 503,
+};
+
+export const CONTEXT_HEADER = 'x-shoal-context';
+export const TTL_HEADER = 'x-shoal-ttl';
+
+export interface HttpApiOptions {
+  host: string;
+  /** 0 picks an ephemeral port. */
+  port: number;
+  service: KeyValueService;
+}
+
+export class HttpApi implements Startable {
+  private server: Server | undefined;
+  private boundPort = 0;
+
+  constructor(private readonly options: HttpApiOptions) {}
+
+  get port(): number {
+    return this.boundPort;
+  }
+
+  async start(): Promise<void> {
+    const server = createServer((req, res) => {
+      this.handle(req, res).catch((err: unknown) => sendError(res, err));
+    });
+    server.keepAliveTimeout = 5_000;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.options.port, this.options.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    this.server = server;
+    this.boundPort = (server.address() as AddressInfo).port;
+  }
+
+  async stop(): Promise<void> {
+    const server = this.server;
+    if (server === undefined) return;
+    this.server = undefined;
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    });
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://shoal');
+    const svc = this.options.service;
+    if (url.pathname.startsWith('/kv/')) {
+      const key = decodeKey(url.pathname.slice(4));
+      switch (req.method) {
+        case 'GET':
+        case 'HEAD':
+          return this.get(res, key, url, req.method === 'HEAD');
+        case 'PUT':
+        case 'POST':
+          return this.put(req, res, key, url);
+        case 'DELETE': {
+          await svc.delete(key, { context: contextOf(req), w: quorumParam(url, 'w') });
+          res.writeHead(204).end();
+          return;
+        }
+        default:
+          res.writeHead(405, { allow: 'GET, HEAD, PUT, POST, DELETE' });
+          res.end();
+          return;
+      }
+    }
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { allow: 'GET, HEAD' }).end();
+      return;
+    }
+    switch (url.pathname) {
+      case '/health': {
+        const ok = svc.healthy();
+        sendJson(res, ok ? 200 : 503, { ok });
+        return;
+      }
+      case '/status':
+        sendJson(res, 200, svc.status());
+        return;
+      case '/metrics':
+        res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
+        res.end(svc.metrics?.() ?? '');
+        return;
+      default:
+        sendJson(res, 404, { error: { code: 'SHOAL_NOT_FOUND', message: `no route for ${url.pathname}` } });
+    }
+  }
+
+  private async get(res: ServerResponse, key: Buffer, url: URL, headOnly: boolean): Promise<void> {
+    const { values, context } = await this.options.service.get(key, { r: quorumParam(url, 'r') });
+    const headers: Record<string, string> = {};
+    if (context.length > 0) headers[CONTEXT_HEADER] = context.toString('base64url');
+    if (values.length === 0) {
+      res.writeHead(404, headers).end();
+    } else if (values.length === 1) {
+      res.writeHead(200, { ...headers, 'content-type': 'application/octet-stream', 'content-length': values[0]!.length });
+      res.end(headOnly ? undefined : values[0]);
+    } else {
+      const body = JSON.stringify({ siblings: values.map((v) => v.toString('base64')), context: headers[CONTEXT_HEADER] ?? '' });
+      res.writeHead(300, { ...headers, 'content-type': 'application/json' });
+      res.end(headOnly ? undefined : body);
+    }
+  }
+
+  private async put(req: IncomingMessage, res: ServerResponse, key: Buffer, url: URL): Promise<void> {
+    const context = contextOf(req);
+    const ttl = req.headers[TTL_HEADER];
+    let ttlMs: number | undefined;
+    if (ttl !== undefined) {
+      ttlMs = Number(ttl);
+      if (!Number.isSafeInteger(ttlMs) || ttlMs <= 0) throw new BadRequestError(`${TTL_HEADER} must be a positive whole number of milliseconds`);
+    }
+    const w = quorumParam(url, 'w');
+    const value = await readBody(req, this.options.service.maxValueBytes);
+    const out = await this.options.service.put(key, value, { context, ttlMs, w });
+    res.writeHead(204, out.context.length > 0 ? { [CONTEXT_HEADER]: out.context.toString('base64url') } : {}).end();
+  }
+}
+
+function decodeKey(raw: string): Buffer {
+  let key: string;
+  try {
+    key = decodeURIComponent(raw);
+  } catch {
+    throw new BadRequestError('the key is not valid percent-encoding');
+  }
+  if (key.length === 0) throw new BadRequestError('the key is empty');
+  return Buffer.from(key, 'utf8');
+}
+
+function contextOf(req: IncomingMessage): Buffer | undefined {
+  const h = req.headers[CONTEXT_HEADER];
+  if (h === undefined || h === '') return undefined;
+  if (Array.isArray(h) || !/^[A-Za-z0-9_-]*={0,2}$/.test(h)) throw new BadContextError(`${CONTEXT_HEADER} must be base64url`);
+  return Buffer.from(h, 'base64url');
+}
+
+function quorumParam(url: URL, name: 'r' | 'w'): number | undefined {
+  const v = url.searchParams.get(name);
+  if (v === null) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1 || n > 64) throw new BadRequestError(`${name} must be a whole number from 1 to 64`);
+  return n;
+}
+
+async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const declared = Number(req.headers['content-length'] ?? NaN);
+  if (declared > limit) {
+    req.resume();
+    throw new TooLargeError(`the value is ${declared} bytes; the limit is ${limit}`);
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limit) {
+      req.resume();
+      throw new TooLargeError(`the value is over the limit of ${limit} bytes`);
+    }
+    chunks.push(chunk);
+  }
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+function sendError(res: ServerResponse, err: unknown): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const e = err instanceof ShoalError ? err : undefined;
+  const code = e?.code ?? ErrorCodes.INTERNAL;
+  const message = e?.message ?? 'internal error';
+  // The connection may carry an unread body (e.g. a refused oversized value): close it.
+  res.setHeader('connection', 'close');
+  sendJson(res, STATUS_OF[code], { error: { code, message } });
+}

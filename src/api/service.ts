@@ -1,0 +1,23 @@
+// What the HTTP API serves: the node's coordinator and its status, as a small
+// interface so the API depends on nothing above it.
+
+export interface GetResult {
+  /** Live siblings; empty when the key is absent. */
+  values: Buffer[];
+  /** Encoded causal context (may be non-empty even when values is empty). */
+  context: Buffer;
+}
+
+export interface KeyValueService {
+  get(key: Buffer, options: { r?: number }): Promise<GetResult>;
+  put(key: Buffer, value: Buffer, options: { context?: Buffer; ttlMs?: number; w?: number }): Promise<{ context: Buffer }>;
+  delete(key: Buffer, options: { context?: Buffer; w?: number }): Promise<void>;
+  /** JSON-serialisable status (GET /status). */
+  status(): unknown;
+  /** Prometheus text exposition (GET /metrics). */
+  metrics?(): string;
+  /** Whether the node serves requests (GET /health). */
+  healthy(): boolean;
+  /** Largest value accepted, so the API can refuse a body before reading it all. */
+  readonly maxValueBytes: number;
+}
