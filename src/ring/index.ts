@@ -14,3 +14,4 @@ export {
 } from './ring.js';
 export { type CapacityOf, joinRing, leaveRing, shares } from './claim.js';
 export { type Placement, type PlacementOf, PreferenceLists } from './preference.js';
+export { RingKeeper, type RingKeeperEvents, type RingKeeperOptions, type RingPersistence } from './ring-keeper.js';
