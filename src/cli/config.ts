@@ -1,0 +1,179 @@
+// `shoal start` configuration: flags, or a JSON file with the same keys (flags win).
+// Every problem is collected and reported together; the caller exits with code 2.
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+
+export interface StartConfig {
+  id: string | undefined;
+  host: string;
+  port: number;
+  httpPort: number;
+  data: string;
+  seeds: string[];
+  dc: string;
+  rack: string;
+  capacity: number;
+  n: number;
+  r: number;
+  w: number;
+  partitions: number;
+  clusterKeyFile: string;
+  profile: 'lan' | 'fast';
+  sync: boolean;
+  maxKeyBytes: number;
+  maxValueBytes: number;
+  logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(problems.join('\n'));
+  }
+}
+
+const DEFAULTS: Omit<StartConfig, 'clusterKeyFile' | 'id'> = {
+  host: '127.0.0.1',
+  port: 7400,
+  httpPort: 7480,
+  data: './shoal-data',
+  seeds: [],
+  dc: 'dc1',
+  rack: 'rack1',
+  capacity: 1,
+  n: 3,
+  r: 2,
+  w: 2,
+  partitions: 256,
+  profile: 'lan',
+  sync: false,
+  maxKeyBytes: 1024,
+  maxValueBytes: 1024 * 1024,
+  logLevel: 'info',
+};
+
+type Kind = 'string' | 'int' | 'list' | 'bool';
+
+/** Flag name → [config field, kind]. The JSON file uses the same flag names. */
+const KEYS: Record<string, [keyof StartConfig, Kind]> = {
+  id: ['id', 'string'],
+  host: ['host', 'string'],
+  port: ['port', 'int'],
+  'http-port': ['httpPort', 'int'],
+  data: ['data', 'string'],
+  seeds: ['seeds', 'list'],
+  dc: ['dc', 'string'],
+  rack: ['rack', 'string'],
+  capacity: ['capacity', 'int'],
+  n: ['n', 'int'],
+  r: ['r', 'int'],
+  w: ['w', 'int'],
+  partitions: ['partitions', 'int'],
+  'cluster-key-file': ['clusterKeyFile', 'string'],
+  profile: ['profile', 'string'],
+  sync: ['sync', 'bool'],
+  'max-key-bytes': ['maxKeyBytes', 'int'],
+  'max-value-bytes': ['maxValueBytes', 'int'],
+  'log-level': ['logLevel', 'string'],
+};
+
+export const START_USAGE = `Usage: shoal start [options]
+
+  --config FILE            JSON file with any of the keys below (flags win)
+  --id ID                  node id (default: the one stored in --data, else generated)
+  --host ADDR              bind and advertise address (default 127.0.0.1)
+  --port N                 TCP for peers and clients, and UDP gossip (default 7400)
+  --http-port N            HTTP API; 0 disables (default 7480)
+  --data DIR               data folder (default ./shoal-data)
+  --seeds H:P,H:P          nodes to join through (none: found a new cluster)
+  --dc NAME --rack NAME    placement for replica spreading (default dc1 / rack1)
+  --capacity N             relative share of the data (default 1)
+  --n N --r N --w N        replication factor and default quorums (default 3 / 2 / 2)
+  --partitions Q           partitions, a power of two, same on every node (default 256)
+  --cluster-key-file FILE  the cluster key (create one with: shoal keygen > FILE)
+  --profile lan|fast       membership timing (fast: loopback clusters and tests)
+  --sync                   fsync every write batch (survives machine crashes)
+  --max-key-bytes N        (default 1024)   --max-value-bytes N (default 1048576)
+  --log-level LEVEL        debug, info, warn, error, silent (default info)
+`;
+
+/** Parses `shoal start` arguments; throws ConfigError listing every problem. */
+export function parseStartArgs(argv: string[], readFile: (path: string) => string = (p) => readFileSync(p, 'utf8')): StartConfig {
+  const options: Record<string, { type: 'string' | 'boolean' }> = { config: { type: 'string' } };
+  for (const [flag, [, kind]] of Object.entries(KEYS)) options[flag] = { type: kind === 'bool' ? 'boolean' : 'string' };
+  let parsed: { values: Record<string, string | boolean | undefined>; positionals: string[] };
+  try {
+    parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true }) as typeof parsed;
+  } catch (err) {
+    throw new ConfigError([(err as Error).message]);
+  }
+  const problems: string[] = [];
+  if (parsed.positionals.length > 0) problems.push(`unexpected argument "${parsed.positionals[0]}"`);
+  const raw: Record<string, unknown> = {};
+  const file = parsed.values['config'];
+  if (typeof file === 'string') {
+    try {
+      const json: unknown = JSON.parse(readFile(file));
+      if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new Error('it must hold a JSON object');
+      for (const [k, v] of Object.entries(json)) {
+        if (!(k in KEYS)) problems.push(`${file}: unknown key "${k}"`);
+        else raw[k] = v;
+      }
+    } catch (err) {
+      problems.push(`cannot read --config ${file}: ${(err as Error).message}`);
+    }
+  }
+  for (const flag of Object.keys(KEYS)) {
+    const v = parsed.values[flag];
+    if (v !== undefined) raw[flag] = v;
+  }
+  const cfg: Record<string, unknown> = { ...DEFAULTS, id: undefined, clusterKeyFile: '' };
+  for (const [flag, v] of Object.entries(raw)) {
+    const [field, kind] = KEYS[flag]!;
+    const value = convert(flag, kind, v, problems);
+    if (value !== undefined) cfg[field] = value;
+  }
+  const c = cfg as unknown as StartConfig;
+  const check = (ok: boolean, msg: string) => ok || problems.push(msg);
+  check(c.port >= 1 && c.port <= 65535, `--port must be from 1 to 65535, got ${c.port}`);
+  check(c.httpPort >= 0 && c.httpPort <= 65535, `--http-port must be from 0 to 65535, got ${c.httpPort}`);
+  check(c.httpPort === 0 || c.httpPort !== c.port, '--http-port must differ from --port');
+  check(c.n >= 1 && c.n <= 16, `--n must be from 1 to 16, got ${c.n}`);
+  check(c.r >= 1 && c.r <= c.n, `--r must be from 1 to n (${c.n}), got ${c.r}`);
+  check(c.w >= 1 && c.w <= c.n, `--w must be from 1 to n (${c.n}), got ${c.w}`);
+  check(c.capacity >= 1 && c.capacity <= 1000, `--capacity must be from 1 to 1000, got ${c.capacity}`);
+  check(c.partitions >= 1 && c.partitions <= 4096 && (c.partitions & (c.partitions - 1)) === 0, `--partitions must be a power of two from 1 to 4096, got ${c.partitions}`);
+  check(c.maxKeyBytes >= 1 && c.maxKeyBytes <= 65536, `--max-key-bytes must be from 1 to 65536, got ${c.maxKeyBytes}`);
+  check(c.maxValueBytes >= 1 && c.maxValueBytes <= 64 * 1024 * 1024, `--max-value-bytes must be from 1 to 67108864, got ${c.maxValueBytes}`);
+  check(c.profile === 'lan' || c.profile === 'fast', `--profile must be lan or fast, got ${c.profile}`);
+  check(['debug', 'info', 'warn', 'error', 'silent'].includes(c.logLevel), `--log-level must be debug, info, warn, error or silent, got ${c.logLevel}`);
+  check(c.clusterKeyFile !== '', '--cluster-key-file is required (create a key with: shoal keygen > cluster.key)');
+  check(c.id === undefined || /^[A-Za-z0-9._:-]{1,128}$/.test(c.id), `--id must be 1 to 128 letters, digits or . _ : -, got "${c.id}"`);
+  check(c.host !== '', '--host must not be empty');
+  for (const s of c.seeds) check(/^[^\s]+:\d{1,5}$/.test(s), `--seeds: "${s}" is not host:port`);
+  if (problems.length > 0) throw new ConfigError(problems);
+  return c;
+}
+
+function convert(flag: string, kind: Kind, v: unknown, problems: string[]): unknown {
+  switch (kind) {
+    case 'bool':
+      if (typeof v === 'boolean') return v;
+      problems.push(`--${flag} must be true or false`);
+      return undefined;
+    case 'int': {
+      const n = typeof v === 'number' ? v : typeof v === 'string' && /^-?\d+$/.test(v.trim()) ? Number(v) : NaN;
+      if (Number.isSafeInteger(n)) return n;
+      problems.push(`--${flag} must be a whole number, got "${String(v)}"`);
+      return undefined;
+    }
+    case 'list':
+      if (Array.isArray(v) && v.every((x) => typeof x === 'string')) return v;
+      if (typeof v === 'string') return v.split(',').map((s) => s.trim()).filter((s) => s !== '');
+      problems.push(`--${flag} must be a comma-separated list`);
+      return undefined;
+    default:
+      if (typeof v === 'string') return v;
+      problems.push(`--${flag} must be text`);
+      return undefined;
+  }
+}

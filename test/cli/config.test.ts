@@ -1,0 +1,52 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, parseStartArgs } from '../../src/cli/config.js';
+
+const key = ['--cluster-key-file', 'k'];
+
+function problems(argv: string[], files: Record<string, string> = {}): string[] {
+  try {
+    parseStartArgs(argv, (p) => {
+      if (!(p in files)) throw new Error('ENOENT');
+      return files[p]!;
+    });
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems;
+    throw err;
+  }
+  return [];
+}
+
+describe('shoal start configuration', () => {
+  it('applies defaults and flags', () => {
+    const c = parseStartArgs([...key, '--id', 'n1', '--port', '7500', '--seeds', 'a:1, b:2', '--sync', '--n', '5', '--w', '3']);
+    expect(c).toMatchObject({ id: 'n1', host: '127.0.0.1', port: 7500, httpPort: 7480, seeds: ['a:1', 'b:2'], sync: true, n: 5, r: 2, w: 3, partitions: 256 });
+  });
+
+  it('reads a JSON config file with the same keys, flags winning', () => {
+    const files = { 'c.json': JSON.stringify({ id: 'f', port: 7600, 'http-port': 0, seeds: ['x:1'], 'cluster-key-file': 'kk' }) };
+    const c = parseStartArgs(['--config', 'c.json', '--port', '7700'], (p) => files[p as 'c.json']);
+    expect(c).toMatchObject({ id: 'f', port: 7700, httpPort: 0, seeds: ['x:1'], clusterKeyFile: 'kk' });
+  });
+
+  it('reports every problem at once, clearly', () => {
+    const p = problems(['--port', '99999', '--r', '4', '--partitions', '100', '--profile', 'wan', '--id', 'bad id', '--seeds', 'nohost']);
+    expect(p).toEqual(
+      expect.arrayContaining([
+        expect.stringContaining('--port must be from 1 to 65535'),
+        expect.stringContaining('--r must be from 1 to n (3)'),
+        expect.stringContaining('--partitions must be a power of two'),
+        expect.stringContaining('--profile must be lan or fast'),
+        expect.stringContaining('--id must be'),
+        expect.stringContaining('"nohost" is not host:port'),
+        expect.stringContaining('--cluster-key-file is required'),
+      ]),
+    );
+    expect(problems([...key, '--port', 'abc'])).toEqual(['--port must be a whole number, got "abc"']);
+    expect(problems([...key, '--bogus'])[0]).toMatch(/bogus/);
+    expect(problems([...key, 'extra'])).toEqual(['unexpected argument "extra"']);
+    expect(problems(['--config', 'missing.json', ...key])[0]).toMatch(/cannot read --config missing.json/);
+    expect(problems(['--config', 'c.json', ...key], { 'c.json': '{"nope": 1}' })).toEqual(['c.json: unknown key "nope"']);
+    expect(problems(['--config', 'c.json', ...key], { 'c.json': '[1]' })[0]).toMatch(/JSON object/);
+    expect(problems([...key, '--http-port', '7400'])).toEqual(['--http-port must differ from --port']);
+  });
+});
