@@ -1,6 +1,7 @@
 // TypeScript shapes of the messages in proto/shoal.proto. Decoded messages have
 // every scalar and bytes field set (defaults: 0, false, '', empty Buffer); message
-// fields and oneof members may be undefined.
+// fields and oneof members may be null or undefined. Defaults and oneof names are
+// read through the prototype: spreads and JSON see only fields that were on the wire.
 
 export const MemberStatus = { ALIVE: 0, SUSPECT: 1, DEAD: 2, LEFT: 3 } as const;
 export type MemberStatus = (typeof MemberStatus)[keyof typeof MemberStatus];
@@ -96,6 +97,7 @@ export interface GossipPacket {
 export interface PushPull {
   members: Member[];
   join: boolean;
+  ring?: RingState | null;
 }
 
 export interface WireError {
@@ -117,6 +119,7 @@ export interface ClientPut {
   context: Uint8Array;
   ttlMs: number;
   w: number;
+  forwarded: boolean;
 }
 export interface ClientPutReply {
   context: Uint8Array;
@@ -125,12 +128,14 @@ export interface ClientDelete {
   key: Uint8Array;
   context: Uint8Array;
   w: number;
+  forwarded: boolean;
 }
 export type ClientDeleteReply = Record<string, never>;
 export type RingRequest = Record<string, never>;
 export interface PartitionOwners {
   nodes: string[];
 }
+export type RingPushReply = Record<string, never>;
 export interface RingState {
   version: number;
   partitions: number;
@@ -154,6 +159,7 @@ export interface ReplicaWrite {
 export type ReplicaWriteReply = Record<string, never>;
 export interface ReplicaRead {
   key: Uint8Array;
+  readFor: string;
 }
 export interface ReplicaReadReply {
   found: boolean;
@@ -189,6 +195,8 @@ export interface EnvelopeBodies {
   clientDeleteReply: ClientDeleteReply;
   ringRequest: RingRequest;
   ringReply: RingReply;
+  ringPush: RingState;
+  ringPushReply: RingPushReply;
 }
 export type EnvelopeKind = keyof EnvelopeBodies;
 
