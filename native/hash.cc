@@ -21,17 +21,15 @@ Napi::Value Hash64(const Napi::CallbackInfo& info) {
 // Key i is keys[offsets[i], offsets[i+1]); out receives offsets.length - 1 hashes.
 Napi::Value Hash64Many(const Napi::CallbackInfo& info) {
   Bytes keys = ArgBytes(info, 0, "keys");
-  Napi::TypedArray offsetsArg = ArgTypedArray(info, 1, "offsets", napi_uint32_array);
-  Napi::TypedArray outArg = ArgTypedArray(info, 2, "out", napi_biguint64_array);
-  auto offsets = offsetsArg.As<Napi::Uint32Array>();
-  auto out = outArg.As<Napi::BigUint64Array>();
-  size_t n = offsets.ElementLength();
+  TypedView offsets = ArgTypedView(info, 1, "offsets", napi_uint32_array);
+  TypedView out = ArgTypedView(info, 2, "out", napi_biguint64_array);
+  size_t n = offsets.length;
   if (n == 0) return info.Env().Undefined();
-  if (out.ElementLength() < n - 1) {
+  if (out.length < n - 1) {
     throw Napi::RangeError::New(info.Env(), "out is shorter than the number of keys");
   }
-  const uint32_t* off = offsets.Data();
-  uint64_t* dst = out.Data();
+  const uint32_t* off = static_cast<const uint32_t*>(offsets.data);
+  uint64_t* dst = static_cast<uint64_t*>(out.data);
   for (size_t i = 0; i + 1 < n; i++) {
     if (off[i] > off[i + 1] || off[i + 1] > keys.size) {
       throw Napi::RangeError::New(info.Env(), "offsets must be ascending and within keys");
@@ -51,9 +49,9 @@ Napi::Value PartitionOfKey(const Napi::CallbackInfo& info) {
 }  // namespace
 
 void InitHash(Napi::Env env, Napi::Object exports) {
-  exports.Set("hash64", Napi::Function::New(env, Hash64, "hash64"));
-  exports.Set("hash64Many", Napi::Function::New(env, Hash64Many, "hash64Many"));
-  exports.Set("partitionOf", Napi::Function::New(env, PartitionOfKey, "partitionOf"));
+  exports.Set("hash64", Napi::Function::New<Hash64>(env, "hash64"));
+  exports.Set("hash64Many", Napi::Function::New<Hash64Many>(env, "hash64Many"));
+  exports.Set("partitionOf", Napi::Function::New<PartitionOfKey>(env, "partitionOf"));
 }
 
 }  // namespace shoal
