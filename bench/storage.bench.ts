@@ -1,0 +1,165 @@
+// Storage engine throughput: put and get, one awaited at a time and with 64
+// concurrent callers, 200-byte values on random keys over a 100K keyspace.
+// Writers overwrite with the context of their previous write to the key (as a
+// client that reads before it writes would), so sibling sets stay small.
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ClassicLevel } from 'classic-level';
+import { Store } from '../src/storage/index.js';
+import type { StoreOptions } from '../src/storage/index.js';
+
+const KEYSPACE = 100_000;
+const VALUE = randomBytes(200);
+const keys = Array.from({ length: KEYSPACE }, (_, i) => Buffer.from(`user:${i.toString().padStart(8, '0')}`));
+
+interface Row {
+  task: string;
+  'ops/s': string;
+  'mean µs/op': string;
+  notes: string;
+}
+
+/** Runs `concurrency` callers, each doing op() in a loop, until `total` ops are done. */
+async function drive(concurrency: number, total: number, op: (i: number) => Promise<unknown>): Promise<number> {
+  let next = 0;
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < total) await op(next++);
+    }),
+  );
+  return (performance.now() - t0) / 1000;
+}
+
+function row(task: string, ops: number, seconds: number, concurrency: number, notes = ''): Row {
+  return {
+    task,
+    'ops/s': Math.round(ops / seconds).toLocaleString('en-US'),
+    'mean µs/op': ((seconds * 1e6 * concurrency) / ops).toFixed(1),
+    notes,
+  };
+}
+
+async function withStore<T>(options: Partial<StoreOptions>, fn: (s: Store) => Promise<T>): Promise<T> {
+  const path = await mkdtemp(join(tmpdir(), 'shoal-bench-'));
+  const s = await Store.open({ sweepIntervalMs: 0, ...options, path });
+  try {
+    return await fn(s);
+  } finally {
+    await s.close();
+    await rm(path, { recursive: true, force: true });
+  }
+}
+
+function rng(seed: number): () => number {
+  let x = seed >>> 0 || 1;
+  return () => {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    return (x >>> 0) % KEYSPACE;
+  };
+}
+
+function shuffled(n: number, seed: number): Uint32Array {
+  const a = new Uint32Array(n);
+  for (let i = 0; i < n; i++) a[i] = i;
+  const pick = rng(seed);
+  for (let i = n - 1; i > 0; i--) {
+    const j = pick() % (i + 1);
+    [a[i], a[j]] = [a[j]!, a[i]!];
+  }
+  return a;
+}
+
+async function puts(s: Store, concurrency: number, total: number, seed: number): Promise<number> {
+  const contexts = new Map<number, Uint8Array>();
+  const pick = rng(seed);
+  return drive(concurrency, total, async () => {
+    const k = pick();
+    const set = await s.put(keys[k]!, VALUE, { context: contexts.get(k) });
+    contexts.set(k, set.clock);
+  });
+}
+
+/** Raw classic-level under the same load: 64 writers, one chained batch per turn, records of the same size. */
+async function rawBaseline(total: number): Promise<number> {
+  const path = await mkdtemp(join(tmpdir(), 'shoal-bench-raw-'));
+  const db = new ClassicLevel<Buffer, Buffer>(path, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
+  await db.open();
+  const record = randomBytes(250);
+  const dbKeys = keys.map((k) => Buffer.concat([Buffer.from('d'), randomBytes(8), k]));
+  let batch: ReturnType<typeof db.batch> | undefined;
+  let waiters: (() => void)[] = [];
+  const put = (k: Buffer): Promise<void> => {
+    if (batch === undefined) {
+      batch = db.batch();
+      setImmediate(() => {
+        const b = batch!;
+        const w = waiters;
+        batch = undefined;
+        waiters = [];
+        void b.write().then(() => w.forEach((f) => f()));
+      });
+    }
+    batch.put(k, Buffer.from(record));
+    return new Promise((resolve) => waiters.push(resolve));
+  };
+  try {
+    const pick = rng(9);
+    return await drive(64, total, () => put(dbKeys[pick()]!));
+  } finally {
+    await db.close();
+    await rm(path, { recursive: true, force: true });
+  }
+}
+
+export async function run(): Promise<void> {
+  const rows: Row[] = [];
+  // SHOAL_BENCH_QUICK=1: a tenth of the operations (the keyspace stays 100K).
+  const quick = process.env.SHOAL_BENCH_QUICK === '1';
+  const n = (x: number) => (quick ? Math.ceil(x / 10) : x);
+
+  rows.push(row('baseline: raw classic-level, 64 writers, batch per turn', n(100_000), await rawBaseline(n(100_000)), 64, 'no versioning'));
+
+  await withStore({}, async (s) => {
+    // Every key once, in random order: each put reads (and misses) before it writes.
+    const order = shuffled(KEYSPACE, 1);
+    let secs = await drive(64, KEYSPACE, (i) => s.put(keys[order[i]!]!, VALUE));
+    rows.push(row('put, 64 concurrent, new keys (insert)', KEYSPACE, secs, 64, `${s.stats.loads} reads before write`));
+    const b0 = s.stats.batches;
+    const l0 = s.stats.loads;
+    secs = await puts(s, 64, n(150_000), 2);
+    rows.push(
+      row('put, 64 concurrent, warm (overwrites)', n(150_000), secs, 64, `${Math.round(n(150_000) / (s.stats.batches - b0))} puts/batch, ${s.stats.loads - l0} reads`),
+    );
+    secs = await puts(s, 1, n(10_000), 3);
+    rows.push(row('put, one at a time', n(10_000), secs, 1));
+    const pick = rng(4);
+    secs = await drive(64, n(150_000), () => s.get(keys[pick()]!));
+    rows.push(row('get, 64 concurrent', n(150_000), secs, 64, 'record cache hits'));
+    s.dropCache();
+    const r0 = s.stats.readCalls;
+    secs = await drive(64, n(100_000), () => s.get(keys[pick()]!));
+    rows.push(row('get, 64 concurrent, from LevelDB', n(100_000), secs, 64, `${Math.round(n(100_000) / (s.stats.readCalls - r0))} keys/getMany`));
+    secs = await drive(1, n(10_000), () => s.get(keys[pick()]!));
+    rows.push(row('get, one at a time, from LevelDB', n(10_000), secs, 1));
+  });
+
+  await withStore({ batchStyle: 'array' }, async (s) => {
+    const order = shuffled(KEYSPACE, 1);
+    const secs = await drive(64, n(KEYSPACE), (i) => s.put(keys[order[i]!]!, VALUE));
+    rows.push(row('put, 64 concurrent, new keys, array batches', n(KEYSPACE), secs, 64));
+  });
+
+  await withStore({ sync: true }, async (s) => {
+    let secs = await puts(s, 64, n(20_000), 7);
+    rows.push(row('put sync:true, 64 concurrent', n(20_000), secs, 64, `${Math.round(n(20_000) / s.stats.batches)} puts/fsync`));
+    secs = await puts(s, 1, n(300), 8);
+    rows.push(row('put sync:true, one at a time', n(300), secs, 1));
+  });
+
+  console.table(rows);
+}

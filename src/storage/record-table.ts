@@ -1,0 +1,259 @@
+// Serialised read-modify-write of records, over group commit. Each LevelDB key
+// with work in progress has a slot holding its latest state: updates of one key
+// apply in arrival order, each on top of the previous one even before it has
+// committed, while reads see only committed state. When a slot's last batch has
+// committed it stays on as a cache entry (idle) until the cache's byte budget
+// evicts it (CLOCK: an idle slot used since the hand last passed gets a second
+// chance), so the next update of a recently written key needs no read.
+import { InternalError } from '../errors.js';
+import type { Batch, BatchMember, CommitQueue, OpSink } from './commit-queue.js';
+import type { ReadQueue } from './read-queue.js';
+
+/** How one area's records are stored. */
+export interface RecordKind<T> {
+  decode(bytes: Buffer): T;
+  encode(value: T): Uint8Array;
+  /** Operations that accompany a change from `before` (as last written) to `after`, in the same batch. */
+  changed?(dbKey: Buffer, before: T | undefined, after: T | undefined, sink: OpSink): void;
+  /** Roughly how many bytes a cached record holds. */
+  weight(value: T | undefined, dbKey: Buffer): number;
+}
+
+/**
+ * The next state of a record from its current one (undefined: absent; possibly
+ * not yet committed). Returning the same object changes nothing; undefined deletes
+ * the record; throwing changes nothing and rejects the update.
+ */
+export type Update<T> = (current: T | undefined) => T | undefined;
+
+interface Waiter<T> {
+  fn: Update<T>;
+  resolve: (v: T | undefined) => void;
+  reject: (err: unknown) => void;
+}
+
+const NO_WAITERS: never[] = [];
+
+class Slot<T> implements BatchMember {
+  state: T | undefined;
+  /** As of the last batch this slot was written into (or as loaded). */
+  written: T | undefined;
+  /** As of the last committed batch (or as loaded): what reads see. */
+  committed: T | undefined;
+  loaded = false;
+  waiting: Waiter<T>[] = NO_WAITERS;
+  /** The gathering batch this slot has joined, if any. */
+  gathering: Batch | undefined;
+  /** The latest batch holding this slot's state, until it commits. */
+  last: Batch | undefined;
+  /** Idle: nothing in progress; the slot is a cache entry of `weight` bytes. */
+  idle = false;
+  weight = 0;
+  /** Used since the eviction hand last passed. */
+  recent = false;
+
+  constructor(
+    readonly table: RecordTable<T>,
+    readonly id: string,
+    readonly dbKey: Buffer,
+  ) {}
+
+  writeTo(sink: OpSink): void {
+    this.table.write(this, sink);
+  }
+
+  settled(batch: Batch, err: Error | undefined): void {
+    this.table.settle(this, batch, err);
+  }
+}
+
+export class RecordTable<T> {
+  private readonly slots = new Map<string, Slot<T>>();
+  private hand: IterableIterator<Slot<T>> = this.slots.values();
+  private idleBytes = 0;
+  private idleCount = 0;
+  /** Updates served without a read, and reads made for updates. */
+  cacheHits = 0;
+  loads = 0;
+
+  constructor(
+    private readonly kind: RecordKind<T>,
+    private readonly queue: CommitQueue,
+    private readonly reads: ReadQueue,
+    private readonly cacheBytes: number,
+  ) {}
+
+  /** Records with work in progress. */
+  get active(): number {
+    return this.slots.size - this.idleCount;
+  }
+
+  /** Records kept as cache entries, and their estimated bytes. */
+  get cached(): { records: number; bytes: number } {
+    return { records: this.idleCount, bytes: this.idleBytes };
+  }
+
+  /**
+   * Applies fn to the key's latest state, after every earlier update of the key.
+   * Resolves with the new state once it has committed (when fn changed nothing:
+   * once the state it saw has committed).
+   */
+  update(dbKey: Buffer, id: string, fn: Update<T>): Promise<T | undefined> {
+    if (this.queue.failure !== undefined) return Promise.reject(this.failed());
+    let slot = this.slots.get(id);
+    if (slot === undefined) {
+      slot = new Slot(this, id, dbKey);
+      this.slots.set(id, slot);
+      this.load(slot);
+    } else if (slot.idle) {
+      this.cacheHits++;
+      slot.idle = false;
+      this.idleCount--;
+      this.idleBytes -= slot.weight;
+    }
+    if (!slot.loaded) {
+      const s = slot;
+      return new Promise((resolve, reject) => {
+        if (s.waiting === NO_WAITERS) s.waiting = [];
+        s.waiting.push({ fn, resolve, reject });
+      });
+    }
+    return this.apply(slot, fn);
+  }
+
+  /** The key's committed state. */
+  read(dbKey: Buffer, id: string): Promise<T | undefined> {
+    const slot = this.slots.get(id);
+    if (slot !== undefined && slot.loaded) {
+      slot.recent = true;
+      return Promise.resolve(slot.committed);
+    }
+    return this.reads.readAsync(dbKey).then((buf) => (buf === undefined ? undefined : this.decode(buf, dbKey)));
+  }
+
+  /** Decodes a stored record; InternalError if it is corrupt. */
+  decode(buf: Buffer, dbKey: Buffer): T {
+    try {
+      return this.kind.decode(buf);
+    } catch (err) {
+      throw new InternalError(`corrupt record at ${dbKey.toString('hex')}: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  /** Forgets cached records (tests use it to force reads). */
+  dropCache(): void {
+    for (const slot of this.slots.values()) if (slot.idle) this.forget(slot);
+  }
+
+  private failed(): Error {
+    return new InternalError('storage write failed; the store accepts no more writes', { cause: this.queue.failure });
+  }
+
+  private apply(slot: Slot<T>, fn: Update<T>): Promise<T | undefined> {
+    let next: T | undefined;
+    try {
+      next = fn(slot.state);
+    } catch (err) {
+      this.retire(slot);
+      return Promise.reject(err);
+    }
+    if (next !== slot.state) {
+      if (this.queue.failure !== undefined) return Promise.reject(this.failed());
+      slot.state = next;
+      if (slot.gathering === undefined) {
+        slot.gathering = slot.last = this.queue.current;
+        this.queue.join(slot);
+      }
+    }
+    const b = slot.last;
+    if (b === undefined) {
+      this.retire(slot);
+      return Promise.resolve(next);
+    }
+    return b.done.then(() => next, this.rethrowFailure);
+  }
+
+  private readonly rethrowFailure = (): never => {
+    throw this.failed();
+  };
+
+  private load(slot: Slot<T>): void {
+    this.loads++;
+    this.reads.read(slot.dbKey, (err, buf) => {
+      let value: T | undefined;
+      try {
+        if (err !== undefined) throw new InternalError(`read failed: ${err.message}`, { cause: err });
+        value = buf === undefined ? undefined : this.decode(buf, slot.dbKey);
+      } catch (e) {
+        this.slots.delete(slot.id);
+        for (const w of slot.waiting) w.reject(e);
+        return;
+      }
+      slot.loaded = true;
+      slot.state = slot.written = slot.committed = value;
+      // The waiters stay listed while they run, so that the slot is not retired
+      // between them.
+      const ws = slot.waiting;
+      for (const w of ws) this.apply(slot, w.fn).then(w.resolve, w.reject);
+      slot.waiting = NO_WAITERS;
+      this.retire(slot);
+    });
+  }
+
+  /** Writes the slot's latest state into the batch being written. */
+  write(slot: Slot<T>, sink: OpSink): void {
+    slot.gathering = undefined;
+    const s = slot.state;
+    if (s === slot.written) return;
+    this.kind.changed?.(slot.dbKey, slot.written, s, sink);
+    if (s === undefined) sink.del(slot.dbKey);
+    else sink.put(slot.dbKey, this.kind.encode(s));
+    slot.written = s;
+  }
+
+  settle(slot: Slot<T>, batch: Batch, err: Error | undefined): void {
+    if (err !== undefined) {
+      this.slots.delete(slot.id);
+      return;
+    }
+    // One batch is written at a time, so `written` is still what this batch holds.
+    slot.committed = slot.written;
+    if (slot.last === batch) slot.last = undefined;
+    this.retire(slot);
+  }
+
+  /** Makes a slot with nothing in progress a cache entry, and keeps the cache in budget. */
+  private retire(slot: Slot<T>): void {
+    if (slot.idle || !slot.loaded || slot.gathering !== undefined || slot.last !== undefined || slot.waiting.length > 0) return;
+    if (this.slots.get(slot.id) !== slot) return;
+    slot.idle = true;
+    slot.recent = true;
+    slot.weight = this.kind.weight(slot.committed, slot.dbKey);
+    this.idleCount++;
+    this.idleBytes += slot.weight;
+    if (this.idleBytes > this.cacheBytes) this.evict();
+  }
+
+  private evict(): void {
+    // Each pass of the hand clears `recent` or evicts, so two passes always suffice.
+    for (let steps = 2 * this.slots.size + 2; this.idleBytes > this.cacheBytes && steps > 0; steps--) {
+      let r = this.hand.next();
+      if (r.done === true) {
+        this.hand = this.slots.values();
+        r = this.hand.next();
+        if (r.done === true) return;
+      }
+      const s = r.value;
+      if (!s.idle) continue;
+      if (s.recent && this.cacheBytes > 0) s.recent = false;
+      else this.forget(s);
+    }
+  }
+
+  private forget(slot: Slot<T>): void {
+    this.slots.delete(slot.id);
+    slot.idle = false;
+    this.idleCount--;
+    this.idleBytes -= slot.weight;
+  }
+}

@@ -1,0 +1,550 @@
+// The storage engine of one node: sibling sets by key, hints, the expiry index
+// and metadata in one LevelDB (docs/storage.md). Writes coordinated here get dots
+// from this store's actor; merges fold in state from other replicas. Every write
+// goes through group commit; every read-modify-write of a key is serialised.
+import { randomBytes } from 'node:crypto';
+import { ClassicLevel } from 'classic-level';
+import type { HintRecord, SiblingSet } from '../codec/index.js';
+import { BadRequestError, ClosedError } from '../errors.js';
+import { native } from '../native.js';
+import { systemClock } from '../time.js';
+import type { Clock } from '../time.js';
+import {
+  DEFAULT_MAX_CLOCK_ENTRIES,
+  EMPTY_CONTEXT,
+  applyWrite,
+  checkSiblingSet,
+  digest,
+  hasLive,
+  isLive,
+  liveValues,
+  nextCounter,
+  parseContext,
+  sync as syncSets,
+} from '../version/index.js';
+import { checkKey, checkMetaName, checkOptions, checkOwner, checkPartition, checkTtl, checkValue } from './checks.js';
+import { CommitQueue } from './commit-queue.js';
+import type { OpSink } from './commit-queue.js';
+import { HintArea } from './hint-area.js';
+import type { StoredHint } from './hint-area.js';
+import { EMPTY, dataKey, dataKeyHash, dataKeyUserKey, hashRange, metaKey, partitionRange } from './layout.js';
+import { ExpirySweep } from './expiry-sweep.js';
+import { ReadQueue } from './read-queue.js';
+import { RecordTable } from './record-table.js';
+import { hintKind, siblingSetKind } from './records.js';
+import { SweepLoop } from './sweep-loop.js';
+
+export interface StoreOptions {
+  /** The LevelDB folder; created if missing. */
+  path: string;
+  /** Largest key accepted, in bytes. Default 1024. */
+  maxKeyBytes?: number;
+  /** Largest value accepted, in bytes. Default 1 MiB. */
+  maxValueBytes?: number;
+  /**
+   * fsync every batch before acknowledging its writes. Default false: an
+   * acknowledged write then survives a crash of the process, not of the machine.
+   */
+  sync?: boolean;
+  /**
+   * How long tombstones, and the remains of expired values, are kept so that
+   * replicas that missed the delete or the expiry cannot bring older versions
+   * back. Default 1 hour. Must exceed the longest time a replica can stay out of
+   * sync (hint delivery, one anti-entropy round).
+   */
+  tombstoneGraceMs?: number;
+  /**
+   * How far the clocks of replicas may disagree. An expired value is discarded
+   * this long after its expiry (it is invisible from the expiry on), so that a
+   * replica whose clock lags never reads the emptied copy as live. Default 10 s.
+   */
+  clockSkewMs?: number;
+  /** Period of the background sweep of the expiry index. Default 1000; 0 = none (call sweep()). */
+  sweepIntervalMs?: number;
+  /** Index entries a sweep handles per step. Default 1000. */
+  sweepBatch?: number;
+  /** Entries a key's clock keeps before pruning the oldest. Default 32. */
+  maxClockEntries?: number;
+  /** Bytes of recently written records kept decoded in memory. Default 64 MiB; 0 disables. */
+  cacheBytes?: number;
+  /** LevelDB's block cache. Default 16 MiB. */
+  blockCacheBytes?: number;
+  /** LevelDB's write buffer (memtable). Default 16 MiB. */
+  writeBufferBytes?: number;
+  /** LevelDB batch flavour; both are atomic. Default 'chained' (the two measured within noise here). */
+  batchStyle?: 'chained' | 'array';
+  clock?: Clock;
+}
+
+export interface PutOptions {
+  /** From an earlier get: the versions this write supersedes. Absent: none. */
+  context?: Uint8Array;
+  /** Time to live in ms; 0 or absent: forever. */
+  ttlMs?: number;
+}
+
+export interface DeleteOptions {
+  context?: Uint8Array;
+}
+
+export interface GetResult {
+  /** Live sibling values; empty when absent. Read-only views. */
+  values: Buffer[];
+  /** The merged causal context (covers deleted and expired versions too). */
+  context: Buffer;
+}
+
+export interface ScannedRecord {
+  key: Buffer;
+  hash: bigint;
+  set: SiblingSet;
+}
+
+export interface StoreStats {
+  /** LevelDB batches written, and operations in them. */
+  batches: number;
+  batchOps: number;
+  /** getMany calls and keys they read. */
+  readCalls: number;
+  keysRead: number;
+  /** Read-modify-writes served from the record cache, and those that read first. */
+  cacheHits: number;
+  loads: number;
+  sweeps: number;
+  /** Records changed or removed by sweeps. */
+  reclaimed: number;
+  sweepErrors: number;
+  hints: number;
+}
+
+const ACTOR = metaKey('store.actor');
+const COUNTER = metaKey('store.counter');
+const RESERVED = 'store.';
+
+function u64le(x: number): Buffer {
+  const b = Buffer.allocUnsafe(8);
+  b.writeUInt32LE(x >>> 0, 0);
+  b.writeUInt32LE(Math.floor(x / 0x1_0000_0000), 4);
+  return b;
+}
+
+function readU64le(b: Buffer): number {
+  return b.readUInt32LE(4) * 0x1_0000_0000 + b.readUInt32LE(0);
+}
+
+function copySet(s: SiblingSet): SiblingSet {
+  return {
+    clock: Buffer.from(s.clock),
+    siblings: s.siblings.map((x) => ({ dot: Buffer.from(x.dot), value: Buffer.from(x.value), tombstone: x.tombstone, expiresAt: x.expiresAt, writtenAt: x.writtenAt })),
+  };
+}
+
+function asBuffer(b: Uint8Array): Buffer {
+  return Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.length);
+}
+
+export class Store {
+  /** The identity that coordinates this store's writes: random, persisted at creation. */
+  readonly actor: bigint;
+  readonly maxKeyBytes: number;
+  readonly maxValueBytes: number;
+  readonly graceMs: number;
+  private readonly skewMs: number;
+  private readonly maxClockEntries: number;
+  private readonly clock: Clock;
+  private readonly queue: CommitQueue;
+  private readonly reads: ReadQueue;
+  private readonly data: RecordTable<SiblingSet>;
+  private readonly hintTable: RecordTable<HintRecord>;
+  private readonly hints: HintArea;
+  private readonly expiry: ExpirySweep;
+  private readonly loop: SweepLoop | undefined;
+  private lastCounter: number;
+  private savedCounter: number;
+  private hintTotal = 0;
+  private closed = false;
+  private closing: Promise<void> | undefined;
+  private readonly counts = { sweeps: 0, reclaimed: 0, sweepErrors: 0 };
+
+  private constructor(
+    private readonly db: ClassicLevel<Buffer, Buffer>,
+    options: StoreOptions,
+    actor: bigint,
+    counter: number,
+  ) {
+    this.actor = actor;
+    this.lastCounter = this.savedCounter = counter;
+    this.maxKeyBytes = options.maxKeyBytes ?? 1024;
+    this.maxValueBytes = options.maxValueBytes ?? 1024 * 1024;
+    this.graceMs = options.tombstoneGraceMs ?? 3_600_000;
+    this.skewMs = options.clockSkewMs ?? 10_000;
+    this.maxClockEntries = options.maxClockEntries ?? DEFAULT_MAX_CLOCK_ENTRIES;
+    this.clock = options.clock ?? systemClock;
+    this.queue = new CommitQueue(db, { sync: options.sync ?? false, style: options.batchStyle ?? 'chained', beforeWrite: this.saveCounter });
+    this.reads = new ReadQueue(db);
+    this.data = new RecordTable(siblingSetKind(this.graceMs, this.skewMs), this.queue, this.reads, options.cacheBytes ?? 64 * 1024 * 1024);
+    this.hintTable = new RecordTable(hintKind((d) => (this.hintTotal += d)), this.queue, this.reads, Math.min(options.cacheBytes ?? 4 * 1024 * 1024, 4 * 1024 * 1024));
+    this.hints = new HintArea(db, this.hintTable);
+    this.expiry = new ExpirySweep(db, this.data, this.queue, { graceMs: this.graceMs, skewMs: this.skewMs }, options.sweepBatch ?? 1000);
+    const interval = options.sweepIntervalMs ?? 1000;
+    if (interval > 0) {
+      this.loop = new SweepLoop(() => this.sweep(), interval, () => this.counts.sweepErrors++);
+      void this.loop.start();
+    }
+  }
+
+  /** Opens (creating if needed) the store at options.path. */
+  static async open(options: StoreOptions): Promise<Store> {
+    if (typeof options?.path !== 'string' || options.path === '') throw new BadRequestError('path must be a non-empty string');
+    for (const name of ['maxKeyBytes', 'maxValueBytes', 'tombstoneGraceMs', 'clockSkewMs', 'sweepIntervalMs', 'cacheBytes'] as const) {
+      const v = options[name];
+      if (v !== undefined && (!Number.isSafeInteger(v) || v < 0)) throw new BadRequestError(`${name} must be a non-negative integer`);
+    }
+    for (const name of ['sweepBatch', 'maxClockEntries', 'blockCacheBytes', 'writeBufferBytes'] as const) {
+      const v = options[name];
+      if (v !== undefined && (!Number.isSafeInteger(v) || v < 1)) throw new BadRequestError(`${name} must be a positive integer`);
+    }
+    const db = new ClassicLevel<Buffer, Buffer>(options.path, {
+      keyEncoding: 'buffer',
+      valueEncoding: 'buffer',
+      cacheSize: options.blockCacheBytes ?? 16 * 1024 * 1024,
+      writeBufferSize: options.writeBufferBytes ?? 16 * 1024 * 1024,
+    });
+    await db.open();
+    try {
+      let actor = await db.get(ACTOR);
+      if (actor === undefined || actor.length !== 8) {
+        actor = randomBytes(8);
+        await db.put(ACTOR, actor, { sync: true });
+      }
+      const counter = await db.get(COUNTER);
+      const store = new Store(db, options, actor.readBigUInt64LE(0), counter?.length === 8 ? readU64le(counter) : 0);
+      store.hintTotal = await store.hints.countStored();
+      return store;
+    } catch (err) {
+      await db.close();
+      throw err;
+    }
+  }
+
+  // ------------------------------------------------------------------ data
+
+  /** The live values of key and the context to write over them. */
+  get(key: Uint8Array): Promise<GetResult> {
+    try {
+      this.checkOpen();
+      const dbKey = dataKey(native.hash64(checkKey(key, this.maxKeyBytes)), key);
+      return this.data.read(dbKey, dbKey.toString('latin1')).then(this.toResult);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  private readonly toResult = (set: SiblingSet | undefined): GetResult => ({
+    values: liveValues(set, this.clock.now()),
+    context: set === undefined ? Buffer.from(EMPTY_CONTEXT) : asBuffer(set.clock),
+  });
+
+  /** The committed state of key, tombstones and expired versions included (for replication). */
+  async getSet(key: Uint8Array): Promise<SiblingSet | undefined> {
+    this.checkOpen();
+    const dbKey = dataKey(native.hash64(checkKey(key, this.maxKeyBytes)), key);
+    return this.data.read(dbKey, dbKey.toString('latin1'));
+  }
+
+  /**
+   * Writes value as a new version coordinated by this store: it supersedes the
+   * versions options.context covers and becomes a sibling of the others. Resolves
+   * with the key's state once it has committed.
+   */
+  put(key: Uint8Array, value: Uint8Array, options?: PutOptions): Promise<SiblingSet> {
+    try {
+      this.checkOpen();
+      checkKey(key, this.maxKeyBytes);
+      checkValue(value, this.maxValueBytes);
+      const o = checkOptions<PutOptions>(options);
+      const context = parseContext(o?.context);
+      const ttl = checkTtl(o?.ttlMs);
+      const copy = Buffer.from(value);
+      const dbKey = dataKey(native.hash64(key), key);
+      return this.data.update(dbKey, dbKey.toString('latin1'), (cur) => this.write(cur, context, copy, false, ttl)) as Promise<SiblingSet>;
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  /** Writes a tombstone version: a delete of what options.context covers. */
+  async delete(key: Uint8Array, options?: DeleteOptions): Promise<SiblingSet> {
+    this.checkOpen();
+    checkKey(key, this.maxKeyBytes);
+    const context = parseContext(checkOptions<DeleteOptions>(options)?.context);
+    const dbKey = dataKey(native.hash64(key), key);
+    return this.data.update(dbKey, dbKey.toString('latin1'), (cur) => this.write(cur, context, EMPTY, true, 0)) as Promise<SiblingSet>;
+  }
+
+  /**
+   * Gives every live version of key a new time to live (0: forever), by writing
+   * each again under a new dot so that the change wins over older copies anywhere.
+   * Resolves with the new state, or undefined when nothing was live.
+   */
+  async touch(key: Uint8Array, ttlMs: number): Promise<SiblingSet | undefined> {
+    this.checkOpen();
+    checkKey(key, this.maxKeyBytes);
+    const ttl = checkTtl(ttlMs);
+    const dbKey = dataKey(native.hash64(key), key);
+    let touched = false;
+    const set = await this.data.update(dbKey, dbKey.toString('latin1'), (cur) => {
+      const now = this.clock.now();
+      if (cur === undefined || !hasLive(cur, now)) return cur;
+      touched = true;
+      let next = cur;
+      for (const s of cur.siblings) if (isLive(s, now)) next = this.write(next, cur.clock, s.value, false, ttl);
+      return next;
+    });
+    return touched ? set : undefined;
+  }
+
+  /**
+   * Folds another replica's state of key into this one (the sync join):
+   * idempotent, commutative, associative. BadRequestError/TooLargeError for a
+   * malformed set; nothing is written then. Resolves with the merged state
+   * (undefined when nothing is left: a set without siblings is not stored).
+   */
+  async merge(key: Uint8Array, remote: SiblingSet): Promise<SiblingSet | undefined> {
+    this.checkOpen();
+    checkKey(key, this.maxKeyBytes);
+    const set = copySet(checkSiblingSet(remote, this.maxValueBytes));
+    const dbKey = dataKey(native.hash64(key), key);
+    return this.data.update(dbKey, dbKey.toString('latin1'), (cur) => {
+      const next = syncSets(cur, set);
+      // No sibling left: every version was superseded and reclaimed elsewhere.
+      return next !== undefined && next.siblings.length === 0 ? undefined : next;
+    });
+  }
+
+  private write(cur: SiblingSet | undefined, context: Uint8Array, value: Uint8Array, tombstone: boolean, ttlMs: number): SiblingSet {
+    const now = this.clock.now();
+    const counter = nextCounter(this.lastCounter, now, this.actor, cur?.clock ?? EMPTY_CONTEXT, context);
+    this.lastCounter = counter;
+    return applyWrite(
+      cur,
+      { actor: this.actor, counter, context, value, tombstone, expiresAt: ttlMs > 0 ? now + ttlMs : 0, writtenAt: now },
+      this.maxClockEntries,
+    );
+  }
+
+  // Every batch carries the counter high-water mark, so a restart never reissues a dot.
+  private readonly saveCounter = (sink: OpSink): void => {
+    if (this.lastCounter > this.savedCounter) {
+      sink.put(COUNTER, u64le(this.lastCounter));
+      this.savedCounter = this.lastCounter;
+    }
+  };
+
+  // ------------------------------------------------------------------ iteration
+
+  /** The committed records of one partition (of q), in hash order. */
+  scanPartition(partition: number, q: number): AsyncGenerator<ScannedRecord> {
+    this.checkOpen();
+    checkPartition(partition, q);
+    const r = partitionRange(partition, q);
+    return this.scan(r.gte, r.lt);
+  }
+
+  /** The committed records with start <= hash < end (end up to 2^64), in hash order. */
+  scanHashRange(start: bigint, end: bigint): AsyncGenerator<ScannedRecord> {
+    this.checkOpen();
+    if (typeof start !== 'bigint' || typeof end !== 'bigint' || start < 0n || end > 1n << 64n || start > end) {
+      throw new RangeError('need 0 <= start <= end <= 2^64');
+    }
+    if (start === end) return this.scan(EMPTY, EMPTY);
+    const r = hashRange(start, end);
+    return this.scan(r.gte, r.lt);
+  }
+
+  /**
+   * (keyHash, digest) of every record of one partition, interleaved, in hash
+   * order: what merkleBuild takes.
+   */
+  async partitionDigests(partition: number, q: number): Promise<BigUint64Array> {
+    this.checkOpen();
+    checkPartition(partition, q);
+    const r = partitionRange(partition, q);
+    let out = new BigUint64Array(2048);
+    let n = 0;
+    const it = this.db.iterator({ gte: r.gte, lt: r.lt });
+    try {
+      for (;;) {
+        const entries = await it.nextv(512);
+        if (entries.length === 0) break;
+        for (const [k, v] of entries) {
+          if (n + 2 > out.length) {
+            const grown = new BigUint64Array(out.length * 2);
+            grown.set(out);
+            out = grown;
+          }
+          out[n++] = dataKeyHash(k);
+          out[n++] = digest(this.data.decode(v, k));
+        }
+      }
+    } finally {
+      await it.close();
+    }
+    return out.slice(0, n);
+  }
+
+  private async *scan(gte: Buffer, lt: Buffer): AsyncGenerator<ScannedRecord> {
+    if (gte.length === 0) return;
+    const it = this.db.iterator({ gte, lt });
+    try {
+      for (;;) {
+        const entries = await it.nextv(256);
+        if (entries.length === 0) return;
+        for (const [k, v] of entries) yield { key: dataKeyUserKey(k), hash: dataKeyHash(k), set: this.data.decode(v, k) };
+      }
+    } finally {
+      await it.close();
+    }
+  }
+
+  // ------------------------------------------------------------------ hints
+
+  /** Stores set as a hint for owner (merging with a hint already held for owner and key). */
+  async putHint(owner: string, key: Uint8Array, set: SiblingSet): Promise<HintRecord> {
+    this.checkOpen();
+    const o = checkOwner(owner);
+    checkKey(key, this.maxKeyBytes);
+    const s = copySet(checkSiblingSet(set, this.maxValueBytes));
+    return this.hints.put(o, key, s, this.clock.now());
+  }
+
+  /** owner's committed hint for key (its merged set), or undefined. */
+  async getHint(owner: string, key: Uint8Array): Promise<SiblingSet | undefined> {
+    this.checkOpen();
+    const o = checkOwner(owner);
+    checkKey(key, this.maxKeyBytes);
+    return this.hints.get(o, key);
+  }
+
+  /** owner's committed hints, at most limit of them. */
+  scanHints(owner: string, limit = Infinity): AsyncGenerator<StoredHint> {
+    this.checkOpen();
+    return this.hints.scan(checkOwner(owner), limit);
+  }
+
+  /**
+   * Deletes owner's hint for key; with ifDigest (from scanHints), only if the hint
+   * has not changed since. Resolves true if it deleted one.
+   */
+  async deleteHint(owner: string, key: Uint8Array, ifDigest?: bigint): Promise<boolean> {
+    this.checkOpen();
+    const o = checkOwner(owner);
+    checkKey(key, this.maxKeyBytes);
+    if (ifDigest !== undefined && typeof ifDigest !== 'bigint') throw new BadRequestError('ifDigest must be a bigint');
+    return this.hints.delete(o, key, ifDigest);
+  }
+
+  /** Hints stored (as of the last batch written). */
+  hintCount(): number {
+    return this.hintTotal;
+  }
+
+  /** Owners with committed hints. */
+  async hintOwners(): Promise<string[]> {
+    this.checkOpen();
+    return this.hints.owners();
+  }
+
+  // ------------------------------------------------------------------ metadata
+
+  /** A named metadata value (node id, incarnation, ring state...), or undefined. */
+  async getMeta(name: string): Promise<Buffer | undefined> {
+    this.checkOpen();
+    return this.db.get(metaKey(checkMetaName(name)));
+  }
+
+  /** Stores a named metadata value; names starting with "store." are the store's own. */
+  async putMeta(name: string, value: Uint8Array): Promise<void> {
+    this.checkOpen();
+    const k = metaKey(this.checkUserMetaName(name));
+    if (!(value instanceof Uint8Array)) throw new BadRequestError('metadata value must be a Buffer or Uint8Array');
+    await this.queue.raw(k, Buffer.from(value)).done;
+  }
+
+  async deleteMeta(name: string): Promise<void> {
+    this.checkOpen();
+    await this.queue.raw(metaKey(this.checkUserMetaName(name)), undefined).done;
+  }
+
+  private checkUserMetaName(name: string): string {
+    checkMetaName(name);
+    if (name.startsWith(RESERVED)) throw new BadRequestError(`metadata names starting with "${RESERVED}" are reserved`);
+    return name;
+  }
+
+  // ------------------------------------------------------------------ TTL and GC
+
+  /**
+   * Reclaims what is due at `now`: for every expiry-index entry filed at or
+   * before now, re-reads the record and drops expired values, tombstones and
+   * expired remains past the grace period, deleting records left empty. Never
+   * touches a live version. Resolves with the number of records changed.
+   */
+  async sweep(now: number = this.clock.now()): Promise<number> {
+    this.checkOpen();
+    const changed = await this.expiry.run(now);
+    this.counts.sweeps++;
+    this.counts.reclaimed += changed;
+    return changed;
+  }
+
+  // ------------------------------------------------------------------ lifecycle
+
+  get stats(): StoreStats {
+    return {
+      batches: this.queue.batches,
+      batchOps: this.queue.ops,
+      readCalls: this.reads.calls,
+      keysRead: this.reads.keysRead,
+      cacheHits: this.data.cacheHits + this.hintTable.cacheHits,
+      loads: this.data.loads + this.hintTable.loads,
+      sweeps: this.counts.sweeps,
+      reclaimed: this.counts.reclaimed,
+      sweepErrors: this.counts.sweepErrors,
+      hints: this.hintTotal,
+    };
+  }
+
+  /** Forgets the record cache, so that the next updates read from LevelDB (for tests). */
+  dropCache(): void {
+    this.data.dropCache();
+    this.hintTable.dropCache();
+  }
+
+  /**
+   * Stops the sweep, waits for every write already accepted to commit, and closes
+   * LevelDB. Later calls fail with ClosedError. Idempotent.
+   */
+  close(): Promise<void> {
+    this.closing ??= this.shutdown();
+    return this.closing;
+  }
+
+  private async shutdown(): Promise<void> {
+    this.closed = true;
+    await this.loop?.stop();
+    // Reads finishing may start updates, and updates may read: settle both.
+    for (let i = 0; i < 1000; i++) {
+      await this.reads.idle();
+      await this.queue.idle();
+      if (this.data.active === 0 && this.hintTable.active === 0) break;
+      await new Promise((r) => setImmediate(r));
+    }
+    await this.db.close();
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw new ClosedError('the store is closed');
+  }
+}
+

@@ -1,0 +1,89 @@
+import { describe, expect, it } from 'vitest';
+import { b, tempStores, texts } from './support.js';
+
+describe('store: group commit', () => {
+  const stores = tempStores();
+
+  for (const batchStyle of ['chained', 'array'] as const) {
+    it(`writes issued in one turn go to LevelDB as one batch (${batchStyle})`, async () => {
+      const s = await stores.open({ batchStyle });
+      await s.put(b('warm'), b('up'));
+      const before = s.stats.batches;
+      const writes: Promise<unknown>[] = [];
+      for (let i = 0; i < 500; i++) writes.push(s.put(b(`k${i}`), b(`v${i}`)));
+      writes.push(s.putMeta('node.id', b('n')));
+      writes.push(s.putHint('other', b('k0'), (await s.getSet(b('warm')))!));
+      await Promise.all(writes);
+      // The hint was issued one turn later (after an await), so at most two batches.
+      expect(s.stats.batches - before).toBeLessThanOrEqual(2);
+      expect(texts((await s.get(b('k499'))).values)).toEqual(['v499']);
+    });
+  }
+
+  it('writes spread over many turns take at most one batch per turn', async () => {
+    const s = await stores.open();
+    const before = s.stats.batches;
+    const writes: Promise<unknown>[] = [];
+    for (let turn = 0; turn < 20; turn++) {
+      for (let i = 0; i < 20; i++) writes.push(s.put(b(`k${turn}-${i}`), b('v')));
+      await new Promise((r) => setImmediate(r));
+    }
+    await Promise.all(writes);
+    const batches = s.stats.batches - before;
+    expect(batches).toBeGreaterThanOrEqual(1);
+    expect(batches).toBeLessThanOrEqual(20);
+  });
+
+  it('a put resolves only after its batch has committed', async () => {
+    const s = await stores.open();
+    const before = s.stats.batches;
+    await s.put(b('k'), b('v'));
+    expect(s.stats.batches).toBe(before + 1);
+  });
+
+  it('several writes to one key in one turn are written once', async () => {
+    const s = await stores.open();
+    const before = s.stats.batchOps;
+    await Promise.all(Array.from({ length: 10 }, (_, i) => s.put(b('same'), b(`v${i}`))));
+    // One data record plus the counter high-water mark.
+    expect(s.stats.batchOps - before).toBe(2);
+    expect((await s.get(b('same'))).values).toHaveLength(10);
+  });
+
+  it('reads that miss the cache in one turn are coalesced into one getMany', async () => {
+    const s = await stores.open();
+    await Promise.all(Array.from({ length: 100 }, (_, i) => s.put(b(`k${i}`), b('v'))));
+    s.dropCache();
+    const before = s.stats.readCalls;
+    const got = await Promise.all(Array.from({ length: 100 }, (_, i) => s.get(b(`k${i}`))));
+    expect(got.every((g) => g.values.length === 1)).toBe(true);
+    expect(s.stats.readCalls - before).toBe(1);
+  });
+
+  it('sync: true commits durably and still batches', async () => {
+    const s = await stores.open({ sync: true });
+    const before = s.stats.batches;
+    await Promise.all(Array.from({ length: 100 }, (_, i) => s.put(b(`k${i}`), b('v'))));
+    expect(s.stats.batches - before).toBe(1);
+  });
+
+  it('the record cache serves read-modify-writes of recently written keys without a read', async () => {
+    const s = await stores.open();
+    await s.put(b('k'), b('v1'));
+    const loads = s.stats.loads;
+    await s.put(b('k'), b('v2'));
+    expect(s.stats.loads).toBe(loads);
+    expect(s.stats.cacheHits).toBeGreaterThan(0);
+    s.dropCache();
+    await s.put(b('k'), b('v3'));
+    expect(s.stats.loads).toBe(loads + 1);
+    expect((await s.get(b('k'))).values).toHaveLength(3);
+  });
+
+  it('with the cache off, every read-modify-write reads first and results are the same', async () => {
+    const s = await stores.open({ cacheBytes: 0 });
+    for (let i = 0; i < 5; i++) await s.put(b('k'), b(`v${i}`));
+    expect(s.stats.cacheHits).toBe(0);
+    expect((await s.get(b('k'))).values).toHaveLength(5);
+  });
+});
