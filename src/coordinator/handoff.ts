@@ -1,0 +1,126 @@
+// Hinted handoff: versions this node accepted for an unreachable replica go back to
+// it once membership sees it again, and are deleted after it acknowledges them.
+import type { SiblingSet } from '../codec/index.js';
+import type { Clock, Startable } from '../time.js';
+import { digest } from '../version/index.js';
+import type { ReplicaPeers } from './ports.js';
+
+export interface HintStore {
+  /** Owners this node holds hints for. */
+  hintOwners(): Promise<string[]>;
+  scanHints(owner: string): AsyncIterable<{ key: Buffer; set: SiblingSet; createdAt: number }>;
+  /** Deletes the hint if its state still has this digest; false when it changed meanwhile. */
+  deleteHint(owner: string, key: Buffer, ifDigest?: bigint): Promise<boolean>;
+}
+
+export interface HandoffOptions {
+  hints: HintStore;
+  peers: ReplicaPeers;
+  isReachable: (nodeId: string) => boolean;
+  clock: Clock;
+  /** How often to look for deliverable hints (also run on kick()). */
+  intervalMs: number;
+  /** Hints older than this are dropped (counted): anti-entropy repairs what they held. */
+  maxAgeMs: number;
+  /** Deliveries in flight per owner. */
+  concurrency: number;
+  replicaTimeoutMs: number;
+}
+
+export interface HandoffStats {
+  delivered: number;
+  failed: number;
+  expired: number;
+  runs: number;
+}
+
+export class HintedHandoff implements Startable {
+  readonly stats: HandoffStats = { delivered: 0, failed: 0, expired: 0, runs: 0 };
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private again = false;
+  /** start() arms the timer; runOnce() works without it (tools, tests). */
+  private active = false;
+  private stopped = false;
+
+  constructor(private readonly o: HandoffOptions) {}
+
+  async start(): Promise<void> {
+    this.active = true;
+    this.stopped = false;
+    this.schedule();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.running;
+  }
+
+  /** Runs a delivery pass now (e.g. when a member comes back). */
+  kick(): void {
+    if (this.stopped || !this.active) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    clearTimeout(this.timer);
+    this.running = this.pass().finally(() => {
+      this.running = undefined;
+      if (this.again) {
+        this.again = false;
+        this.kick();
+      } else this.schedule();
+    });
+  }
+
+  /** One pass over every owner; resolves when it is done. */
+  async runOnce(): Promise<void> {
+    await this.running;
+    await this.pass();
+  }
+
+  private schedule(): void {
+    if (this.stopped || !this.active) return;
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.kick(), this.o.intervalMs);
+    this.timer.unref();
+  }
+
+  private async pass(): Promise<void> {
+    this.stats.runs++;
+    for (const owner of await this.o.hints.hintOwners()) {
+      if (this.stopped) return;
+      await this.deliver(owner, this.o.isReachable(owner));
+    }
+  }
+
+  private async deliver(owner: string, reachable: boolean): Promise<void> {
+    const oldest = this.o.clock.now() - this.o.maxAgeMs;
+    const inFlight = new Set<Promise<void>>();
+    let broken = false;
+    for await (const h of this.o.hints.scanHints(owner)) {
+      if (this.stopped || broken) break;
+      if (h.createdAt < oldest) {
+        if (await this.o.hints.deleteHint(owner, h.key, digest(h.set))) this.stats.expired++;
+        continue;
+      }
+      if (!reachable) continue;
+      const p = this.o.peers.write(owner, h.key, h.set, '', this.o.replicaTimeoutMs).then(
+        async () => {
+          await this.o.hints.deleteHint(owner, h.key, digest(h.set));
+          this.stats.delivered++;
+        },
+        () => {
+          this.stats.failed++;
+          broken = true; // the owner stopped answering: try again next pass
+        },
+      );
+      inFlight.add(p);
+      void p.finally(() => inFlight.delete(p));
+      if (inFlight.size >= this.o.concurrency) await Promise.race(inFlight);
+    }
+    await Promise.allSettled([...inFlight]);
+  }
+}

@@ -1,0 +1,5 @@
+// The coordinator face: quorum reads and writes, read repair, hinted handoff.
+export { Coordinator, type CoordinatorOptions, type CoordinatorStats, type ReadResult } from './coordinator.js';
+export type { ClusterView, LocalReplica, ReplicaPeers } from './ports.js';
+export { TargetSet, type Target } from './targets.js';
+export { HintedHandoff, type HandoffOptions, type HandoffStats, type HintStore } from './handoff.js';

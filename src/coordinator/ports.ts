@@ -1,0 +1,37 @@
+// What the coordinator needs from the parts below it. node.ts adapts the storage
+// engine, the RPC transport and membership to these; unit tests use fakes.
+import type { SiblingSet } from '../codec/index.js';
+import type { PreferenceLists } from '../ring/index.js';
+
+/** This node's own replica: the storage engine. */
+export interface LocalReplica {
+  /** Coordinates a write locally (new dot); returns the key's resulting state. */
+  put(key: Buffer, value: Buffer, options: { context?: Uint8Array; ttlMs?: number }): Promise<SiblingSet>;
+  /** A tombstone write. */
+  delete(key: Buffer, options: { context?: Uint8Array }): Promise<SiblingSet>;
+  getSet(key: Buffer): Promise<SiblingSet | undefined>;
+  /** Folds another replica's state in (idempotent). */
+  merge(key: Buffer, set: SiblingSet): Promise<SiblingSet | undefined>;
+  putHint(owner: string, key: Buffer, set: SiblingSet): Promise<unknown>;
+  getHint(owner: string, key: Buffer): Promise<SiblingSet | undefined>;
+}
+
+/** Requests to other nodes (the RPC transport, addressed by node id). */
+export interface ReplicaPeers {
+  write(nodeId: string, key: Buffer, set: SiblingSet, hintFor: string, timeoutMs: number): Promise<void>;
+  read(nodeId: string, key: Buffer, readFor: string, timeoutMs: number): Promise<SiblingSet | undefined>;
+  forwardPut(
+    nodeId: string,
+    req: { key: Buffer; value: Buffer; context: Uint8Array; ttlMs: number; w: number },
+    timeoutMs: number,
+  ): Promise<{ context: Buffer }>;
+  forwardDelete(nodeId: string, req: { key: Buffer; context: Uint8Array; w: number }, timeoutMs: number): Promise<void>;
+}
+
+/** What the coordinator reads of the cluster's state. */
+export interface ClusterView {
+  /** The current ring's preference lists. */
+  placement(): PreferenceLists;
+  /** Whether membership believes the node can be reached (alive or suspect). */
+  isReachable(nodeId: string): boolean;
+}

@@ -1,0 +1,76 @@
+// A small counter of outcomes that settles a promise once `need` successes arrive,
+// or as soon as they can no longer arrive, or at a deadline.
+import { QuorumUnavailableError, TimeoutError } from '../errors.js';
+
+export class Quorum {
+  private ok = 0;
+  private pending = 0;
+  private settled = false;
+  private timer: NodeJS.Timeout | undefined;
+  private resolveFn!: () => void;
+  private rejectFn!: (e: Error) => void;
+  readonly done: Promise<void>;
+  /** Every failure seen, for the error message. */
+  readonly failures: string[] = [];
+
+  constructor(
+    private readonly need: number,
+    private readonly what: string,
+    timeoutMs: number,
+  ) {
+    this.done = new Promise<void>((resolve, reject) => {
+      this.resolveFn = resolve;
+      this.rejectFn = reject;
+    });
+    this.timer = setTimeout(() => {
+      this.finish(new TimeoutError(`${this.what}: ${this.ok} of ${this.need} replicas answered within ${timeoutMs} ms`));
+    }, timeoutMs);
+  }
+
+  get successes(): number {
+    return this.ok;
+  }
+
+  get isSettled(): boolean {
+    return this.settled;
+  }
+
+  /** One more attempt is under way. */
+  begin(): void {
+    this.pending++;
+  }
+
+  succeed(): void {
+    this.pending--;
+    this.ok++;
+    if (this.ok >= this.need) this.finish();
+  }
+
+  /** An attempt failed and no replacement was started for it. */
+  fail(reason: string): void {
+    this.pending--;
+    this.failures.push(reason);
+    this.check();
+  }
+
+  /** Checks whether the quorum can still be met (call after starting replacements). */
+  check(): void {
+    if (!this.settled && this.ok + this.pending < this.need) {
+      this.finish(
+        new QuorumUnavailableError(
+          `${this.what}: ${this.ok} of ${this.need} required replicas answered` +
+            (this.failures.length > 0 ? ` (${this.failures.slice(0, 5).join('; ')})` : ''),
+        ),
+      );
+    }
+  }
+
+  private finish(err?: Error): void {
+    if (this.settled) return;
+    this.settled = true;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    if (err) this.rejectFn(err);
+    else this.resolveFn();
+  }
+}
