@@ -1,0 +1,378 @@
+// The RPC client side: one authenticated connection per peer address, many requests
+// in flight on it, replies matched by id. After a failed connection attempt a peer is
+// left alone for a jittered, exponentially growing delay; meanwhile requests to it
+// fail fast instead of piling up.
+import { connect } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import type { ShoalError } from '../errors.js';
+import {
+  BadRequestError,
+  ClosedError,
+  OverloadedError,
+  TimeoutError,
+  TooLargeError,
+  UnauthorizedError,
+  UnavailableError,
+  UnknownMessageError,
+} from '../errors.js';
+import type { Keyring } from './keyring.js';
+import { encodeEnvelope } from './body.js';
+import type { Body, DecodedEnvelope } from './body.js';
+import { Connection } from './connection.js';
+import type { ConnectionOwner } from './connection.js';
+import { copyCounters, newCounters } from './counters.js';
+import type { TransportCounters } from './counters.js';
+import { DEFAULT_BACKOFF, backoffDelay } from './backoff.js';
+import type { BackoffOptions } from './backoff.js';
+import type { FaultFilter } from './udp-filter.js';
+import { DEFAULT_MAX_FRAME_BYTES, positiveInt } from './limits.js';
+import { errorFromWire } from '../codec/index.js';
+import type { WireError } from '../codec/index.js';
+
+/** How often pending requests are checked for their deadline (ms): timeouts fire up to this late. */
+const SWEEP_MS = 10;
+
+export interface RpcPeersOptions {
+  keyring: Keyring;
+  /** This node's id, sent in the Hello; '' for clients. */
+  nodeId: string;
+  /** Largest frame sent or accepted (default 4 MiB). */
+  maxFrameBytes?: number;
+  /** TCP connect plus handshake (default 5000 ms). */
+  connectTimeoutMs?: number;
+  /** Default per-request timeout (default 10000 ms). */
+  requestTimeoutMs?: number;
+  /**
+   * Bytes of requests waiting to be sent to one peer (held during the handshake,
+   * queued for the socket) beyond which new requests fail fast with
+   * OverloadedError (default 16 MiB).
+   */
+  maxQueuedBytes?: number;
+  backoff?: BackoffOptions;
+  /**
+   * Test-only fault injection. A request to a peer the filter blocks, or one its loss
+   * probability picks, is never sent and fails by its timeout (TimeoutError), as a
+   * lost frame would; its delay holds every request back that long before sending.
+   */
+  faultFilter?: FaultFilter;
+}
+
+export interface RequestOptions {
+  timeoutMs?: number;
+}
+
+export interface RpcPeersStats extends TransportCounters {
+  /** Connections open or opening now. */
+  connections: number;
+  /** Connection attempts since creation. */
+  connects: number;
+  /** Attempts that never completed a handshake, or were refused after it. */
+  connectFailures: number;
+  requests: number;
+  timeouts: number;
+  /** Requests refused because too much was queued for the peer. */
+  overloaded: number;
+  /** Requests refused because the peer was in backoff. */
+  fastFailures: number;
+  /** Replies that matched no pending request (late, after a timeout). */
+  unmatched: number;
+  /** Requests waiting for a reply now. */
+  pending: number;
+  /** Bytes of requests not yet taken by the kernel, all peers. */
+  queuedBytes: number;
+}
+
+interface Pending {
+  resolve: (b: Body) => void;
+  reject: (e: Error) => void;
+  deadline: number;
+}
+
+export class RpcPeers {
+  readonly maxFrameBytes: number;
+  readonly connectTimeoutMs: number;
+  readonly requestTimeoutMs: number;
+  readonly maxQueuedBytes: number;
+  readonly backoff: BackoffOptions;
+  /** @internal counters shared with links */
+  readonly counters = newCounters();
+  /** @internal */
+  readonly tally = {
+    connects: 0,
+    connectFailures: 0,
+    requests: 0,
+    timeouts: 0,
+    overloaded: 0,
+    fastFailures: 0,
+    unmatched: 0,
+  };
+  private readonly slots = new Map<string, PeerSlot>();
+  /** Requests the fault filter dropped, waiting for their timeout. */
+  private readonly dropped = new Map<NodeJS.Timeout, (e: Error) => void>();
+  private closed = false;
+
+  constructor(readonly options: RpcPeersOptions) {
+    this.maxFrameBytes = positiveInt(options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES, 'maxFrameBytes');
+    this.connectTimeoutMs = positiveInt(options.connectTimeoutMs ?? 5_000, 'connectTimeoutMs');
+    this.requestTimeoutMs = positiveInt(options.requestTimeoutMs ?? 10_000, 'requestTimeoutMs');
+    this.maxQueuedBytes = positiveInt(options.maxQueuedBytes ?? 16 * 1024 * 1024, 'maxQueuedBytes');
+    this.backoff = options.backoff ?? DEFAULT_BACKOFF;
+  }
+
+  /**
+   * Sends `body` to host:port and resolves with the reply. Rejects with TimeoutError
+   * (no reply in time), UnavailableError (cannot connect, connection lost, peer in
+   * backoff), UnauthorizedError (the keys do not match), OverloadedError (too much
+   * queued for the peer), TooLargeError, ClosedError (after close()), or the
+   * ShoalError that the peer's handler answered with.
+   */
+  request(host: string, port: number, body: Body, options?: RequestOptions): Promise<Body> {
+    if (this.closed) return Promise.reject(new ClosedError('the RPC client is closed'));
+    if (typeof host !== 'string' || host === '' || !Number.isInteger(port) || port <= 0 || port > 65535) {
+      return Promise.reject(new BadRequestError(`bad peer address ${String(host)}:${String(port)}`));
+    }
+    const timeoutMs = options?.timeoutMs ?? this.requestTimeoutMs;
+    if (!(timeoutMs > 0)) return Promise.reject(new BadRequestError(`timeoutMs must be positive, got ${timeoutMs}`));
+    const filter = this.options.faultFilter;
+    if (filter !== undefined && filter.dropsOutgoing(host, port)) return this.drop(host, port, timeoutMs);
+    const key = `${host}:${port}`;
+    let slot = this.slots.get(key);
+    if (slot === undefined) {
+      slot = new PeerSlot(host, port);
+      this.slots.set(key, slot);
+    }
+    let link = slot.link;
+    if (link === undefined) {
+      if (performance.now() < slot.retryAt) {
+        this.tally.fastFailures++;
+        return Promise.reject(slot.fastFailure());
+      }
+      link = new PeerLink(this, slot);
+      slot.link = link;
+    }
+    return link.request(body, timeoutMs);
+  }
+
+  /** Closes every connection; pending requests reject with ClosedError. Idempotent. */
+  async close(): Promise<void> {
+    this.closed = true;
+    const waits: Promise<void>[] = [];
+    for (const slot of this.slots.values()) {
+      const link = slot.link;
+      if (link !== undefined) {
+        link.conn.close(new ClosedError('the RPC client is closed'));
+        waits.push(link.conn.whenClosed());
+      }
+    }
+    this.slots.clear();
+    for (const [timer, reject] of this.dropped) {
+      clearTimeout(timer);
+      reject(new ClosedError('the RPC client is closed'));
+    }
+    this.dropped.clear();
+    await Promise.all(waits);
+  }
+
+  /** A request lost on the way (fault injection): it times out. */
+  private drop(host: string, port: number, timeoutMs: number): Promise<Body> {
+    this.tally.requests++;
+    return new Promise<Body>((_, reject) => {
+      const timer = setTimeout(() => {
+        this.dropped.delete(timer);
+        this.tally.timeouts++;
+        reject(new TimeoutError(`no reply from ${host}:${port} within the request timeout`));
+      }, timeoutMs);
+      this.dropped.set(timer, reject);
+    });
+  }
+
+  stats(): RpcPeersStats {
+    let connections = 0;
+    let pending = 0;
+    let queuedBytes = 0;
+    for (const slot of this.slots.values()) {
+      const link = slot.link;
+      if (link === undefined) continue;
+      connections++;
+      pending += link.pendingCount;
+      queuedBytes += link.queuedBytes;
+    }
+    return { ...copyCounters(this.counters), ...this.tally, connections, pending, queuedBytes };
+  }
+}
+
+/** What the pool remembers about one address across connections. */
+class PeerSlot {
+  link: PeerLink | undefined;
+  failures = 0;
+  retryAt = 0;
+  lastError: ShoalError | undefined;
+
+  constructor(
+    readonly host: string,
+    readonly port: number,
+  ) {}
+
+  fastFailure(): ShoalError {
+    const wait = Math.max(0, Math.ceil(this.retryAt - performance.now()));
+    const where = `${this.host}:${this.port}`;
+    if (this.lastError instanceof UnauthorizedError) return new UnauthorizedError(this.lastError.message);
+    return new UnavailableError(`${where} is unreachable; next attempt in ${wait} ms`, { cause: this.lastError });
+  }
+}
+
+/** One connection to one peer and the requests waiting on it. */
+class PeerLink implements ConnectionOwner {
+  readonly conn: Connection;
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 0;
+  /** Requests encoded before the handshake completed, sent right after it. */
+  private held: Uint8Array[] = [];
+  private heldBytes = 0;
+  /** A frame arrived after the handshake: the peer accepted us. */
+  private confirmed = false;
+  private sweep: NodeJS.Timeout | undefined;
+  /** Requests held back by the fault filter's delay. */
+  private readonly delayed = new Set<NodeJS.Timeout>();
+
+  constructor(
+    private readonly pool: RpcPeers,
+    private readonly slot: PeerSlot,
+  ) {
+    pool.tally.connects++;
+    const remote = `${slot.host}:${slot.port}`;
+    const socket = connect({ host: slot.host, port: slot.port });
+    this.conn = new Connection(
+      socket,
+      {
+        role: 'client',
+        keyring: pool.options.keyring,
+        nodeId: pool.options.nodeId,
+        maxFrameBytes: pool.maxFrameBytes,
+        handshakeTimeoutMs: pool.connectTimeoutMs,
+        remote,
+      },
+      pool.counters,
+      this,
+    );
+  }
+
+  get pendingCount(): number {
+    return this.pending.size;
+  }
+
+  get queuedBytes(): number {
+    return this.heldBytes + this.conn.outbox.queuedBytes;
+  }
+
+  request(body: Body, timeoutMs: number): Promise<Body> {
+    const pool = this.pool;
+    if (this.queuedBytes > pool.maxQueuedBytes) {
+      pool.tally.overloaded++;
+      return Promise.reject(new OverloadedError(`more than ${pool.maxQueuedBytes} bytes queued for ${this.conn.remote}`));
+    }
+    let id = (this.nextId + 1) >>> 0;
+    while (id === 0 || this.pending.has(id)) id = (id + 1) >>> 0;
+    this.nextId = id;
+    let payload: Uint8Array;
+    try {
+      payload = encodeEnvelope(id, body);
+    } catch (err) {
+      return Promise.reject(err instanceof Error ? err : new TypeError(String(err)));
+    }
+    if (payload.length > pool.maxFrameBytes) {
+      return Promise.reject(new TooLargeError(`request of ${payload.length} bytes exceeds the frame limit of ${pool.maxFrameBytes}`));
+    }
+    pool.tally.requests++;
+    return new Promise<Body>((resolve, reject) => {
+      this.pending.set(id, { resolve, reject, deadline: performance.now() + timeoutMs });
+      if (this.sweep === undefined) this.sweep = setInterval(() => this.expire(), SWEEP_MS);
+      const delay = pool.options.faultFilter?.delayMs ?? 0;
+      if (delay > 0) {
+        const timer = setTimeout(() => {
+          this.delayed.delete(timer);
+          if (this.pending.has(id)) this.send(payload);
+        }, delay);
+        this.delayed.add(timer);
+      } else {
+        this.send(payload);
+      }
+    });
+  }
+
+  private send(payload: Uint8Array): void {
+    if (this.conn.isReady) {
+      this.conn.send(payload);
+    } else {
+      this.held.push(payload);
+      this.heldBytes += payload.length;
+    }
+  }
+
+  ready(): void {
+    const held = this.held;
+    this.held = [];
+    this.heldBytes = 0;
+    for (const p of held) this.conn.send(p);
+  }
+
+  envelope(frame: DecodedEnvelope): void {
+    this.confirmed = true;
+    const id = frame.id;
+    const p = this.pending.get(id);
+    if (p === undefined) {
+      this.pool.tally.unmatched++;
+      return;
+    }
+    this.pending.delete(id);
+    const kind = frame.kind;
+    if (kind === 'error') {
+      p.reject(errorFromWire(frame.value as WireError));
+    } else if (kind === undefined) {
+      this.pool.counters.errors.unknownMessage++;
+      p.reject(new UnknownMessageError(`${this.conn.remote} replied with an unknown message kind`));
+    } else {
+      p.resolve({ kind, value: frame.value } as Body);
+    }
+  }
+
+  closed(err: ShoalError): void {
+    const slot = this.slot;
+    if (slot.link === this) slot.link = undefined;
+    if (this.confirmed) {
+      slot.failures = 0;
+      slot.retryAt = 0;
+    } else if (!(err instanceof ClosedError)) {
+      this.pool.tally.connectFailures++;
+      slot.failures++;
+      slot.retryAt = performance.now() + backoffDelay(slot.failures, this.pool.backoff);
+    }
+    slot.lastError = err;
+    clearInterval(this.sweep);
+    this.sweep = undefined;
+    for (const t of this.delayed) clearTimeout(t);
+    this.delayed.clear();
+    this.held = [];
+    this.heldBytes = 0;
+    const pending = [...this.pending.values()];
+    this.pending.clear();
+    for (const p of pending) p.reject(err);
+  }
+
+  /** Rejects requests past their deadline; stops checking when none are left. */
+  private expire(): void {
+    if (this.pending.size === 0) {
+      clearInterval(this.sweep);
+      this.sweep = undefined;
+      return;
+    }
+    const now = performance.now();
+    for (const [id, p] of this.pending) {
+      if (p.deadline <= now) {
+        this.pending.delete(id);
+        this.pool.tally.timeouts++;
+        p.reject(new TimeoutError(`no reply from ${this.conn.remote} within the request timeout`));
+      }
+    }
+  }
+}
