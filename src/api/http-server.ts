@@ -119,7 +119,11 @@ export class HttpApi implements Startable {
   }
 
   private async get(res: ServerResponse, key: Buffer, url: URL, headOnly: boolean): Promise<void> {
-    const { values, context } = await this.options.service.get(key, { r: quorumParam(url, 'r') });
+    const local = url.searchParams.get('local');
+    const { values, context } =
+      local === 'true' || local === '1'
+        ? await this.options.service.getLocal(key)
+        : await this.options.service.get(key, { r: quorumParam(url, 'r') });
     const headers: Record<string, string> = {};
     if (context.length > 0) headers[CONTEXT_HEADER] = context.toString('base64url');
     if (values.length === 0) {

@@ -10,6 +10,8 @@ export interface GetResult {
 
 export interface KeyValueService {
   get(key: Buffer, options: { r?: number }): Promise<GetResult>;
+  /** This node's own replica of the key, without a quorum (diagnostics, repair checks). */
+  getLocal(key: Buffer): Promise<GetResult>;
   put(key: Buffer, value: Buffer, options: { context?: Buffer; ttlMs?: number; w?: number }): Promise<{ context: Buffer }>;
   delete(key: Buffer, options: { context?: Buffer; w?: number }): Promise<void>;
   /** JSON-serialisable status (GET /status). */

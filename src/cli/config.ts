@@ -81,7 +81,7 @@ export const START_USAGE = `Usage: shoal start [options]
   --config FILE            JSON file with any of the keys below (flags win)
   --id ID                  node id (default: the one stored in --data, else generated)
   --host ADDR              bind and advertise address (default 127.0.0.1)
-  --port N                 TCP for peers and clients, and UDP gossip (default 7400)
+  --port N                 TCP for peers and clients, and UDP gossip (default 7400; 0 picks one)
   --http-port N            HTTP API; 0 disables (default 7480)
   --data DIR               data folder (default ./shoal-data)
   --seeds H:P,H:P          nodes to join through (none: found a new cluster)
@@ -134,7 +134,7 @@ export function parseStartArgs(argv: string[], readFile: (path: string) => strin
   }
   const c = cfg as unknown as StartConfig;
   const check = (ok: boolean, msg: string) => ok || problems.push(msg);
-  check(c.port >= 1 && c.port <= 65535, `--port must be from 1 to 65535, got ${c.port}`);
+  check(c.port >= 0 && c.port <= 65535, `--port must be from 0 (pick a free one) to 65535, got ${c.port}`);
   check(c.httpPort >= 0 && c.httpPort <= 65535, `--http-port must be from 0 to 65535, got ${c.httpPort}`);
   check(c.httpPort === 0 || c.httpPort !== c.port, '--http-port must differ from --port');
   check(c.n >= 1 && c.n <= 16, `--n must be from 1 to 16, got ${c.n}`);

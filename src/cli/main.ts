@@ -1,17 +1,30 @@
 #!/usr/bin/env node
-// The `shoal` command. Subcommands arrive with the issues that build them.
+// The `shoal` command.
+import { randomBytes } from 'node:crypto';
+import { runStart } from './start.js';
+
 const USAGE = `Usage: shoal <command> [options]
 
 Commands:
+  start       run a node (shoal start --help for its options)
+  demo        start a local 3-node cluster and run a short demo (what npm start does)
+  keygen      print a new random cluster key (hex)
   version     print the version
   help        print this help
-
-Shoal is under construction: see README.md for what works today.
 `;
 
-function main(argv: string[]): number {
-  const [cmd] = argv;
+async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
   switch (cmd) {
+    case 'start':
+      return runStart(rest);
+    case 'demo': {
+      const { runDemo } = await import('./demo.js');
+      return runDemo(rest);
+    }
+    case 'keygen':
+      process.stdout.write(randomBytes(32).toString('hex') + '\n');
+      return 0;
     case undefined:
     case 'help':
     case '--help':
@@ -28,4 +41,12 @@ function main(argv: string[]): number {
   }
 }
 
-process.exitCode = main(process.argv.slice(2));
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`shoal: ${(err as Error).stack ?? String(err)}\n`);
+    process.exitCode = 1;
+  },
+);

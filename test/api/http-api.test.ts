@@ -25,6 +25,10 @@ class FakeService implements KeyValueService {
     if (this.fail) throw this.fail;
     return { values: this.data.get(key.toString()) ?? [], context: Buffer.from([1, 0]) };
   }
+  async getLocal(key: Buffer) {
+    this.calls.push({ op: 'getLocal', key: key.toString() });
+    return { values: this.data.get(key.toString()) ?? [], context: Buffer.alloc(0) };
+  }
   async put(key: Buffer, value: Buffer, o: { context?: Buffer; ttlMs?: number; w?: number }) {
     this.calls.push({ op: 'put', key: key.toString(), value: value.toString(), context: o.context?.toString('hex'), ttlMs: o.ttlMs, w: o.w });
     if (this.fail) throw this.fail;
@@ -68,6 +72,9 @@ describe('HTTP API', () => {
     expect(svc.calls.at(-1)).toEqual({ op: 'get', key: 'user:42', r: 3 });
     const missing = await fetch(`${base}/kv/nope`);
     expect(missing.status).toBe(404);
+    const local = await fetch(`${base}/kv/user%3A42?local=true`);
+    expect(await local.text()).toBe('hello');
+    expect(svc.calls.at(-1)).toEqual({ op: 'getLocal', key: 'user:42' });
   });
 
   it('GET answers 300 with every sibling when there are several', async () => {

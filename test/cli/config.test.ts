@@ -32,7 +32,7 @@ describe('shoal start configuration', () => {
     const p = problems(['--port', '99999', '--r', '4', '--partitions', '100', '--profile', 'wan', '--id', 'bad id', '--seeds', 'nohost']);
     expect(p).toEqual(
       expect.arrayContaining([
-        expect.stringContaining('--port must be from 1 to 65535'),
+        expect.stringContaining('--port must be from 0 (pick a free one) to 65535'),
         expect.stringContaining('--r must be from 1 to n (3)'),
         expect.stringContaining('--partitions must be a power of two'),
         expect.stringContaining('--profile must be lan or fast'),

@@ -1,0 +1,114 @@
+// `npm run bench:cluster`: a local 3-node cluster (separate processes, N=3,
+// R=W=2) driven by the SDK with 64 requests in flight, 200-byte values.
+// Prints puts/s, gets/s and latency percentiles. Options (env):
+//   SHOAL_BENCH_SECONDS (default 10 per phase), SHOAL_BENCH_INFLIGHT (64),
+//   SHOAL_BENCH_KEYS (100000), SHOAL_BENCH_NODES (3).
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { Client } from '../src/client/index.js';
+
+const MAIN = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+const seconds = Number(process.env['SHOAL_BENCH_SECONDS'] ?? 10);
+const inflight = Number(process.env['SHOAL_BENCH_INFLIGHT'] ?? 64);
+const keys = Number(process.env['SHOAL_BENCH_KEYS'] ?? 100_000);
+const nodes = Number(process.env['SHOAL_BENCH_NODES'] ?? 3);
+
+async function startNode(dir: string, keyFile: string, id: string, seeds: string[]): Promise<{ child: ChildProcess; port: number }> {
+  const args = [MAIN, 'start', '--id', id, '--port', '0', '--http-port', '0', '--data', join(dir, id), '--cluster-key-file', keyFile];
+  args.push('--profile', 'fast', '--log-level', 'warn', '--partitions', '256');
+  if (seeds.length > 0) args.push('--seeds', seeds.join(','));
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise<number>((resolve, reject) => {
+    createInterface({ input: child.stdout! }).on('line', (l) => {
+      try {
+        const m = JSON.parse(l) as { ready?: boolean; port: number };
+        if (m.ready) resolve(m.port);
+      } catch {
+        // not the ready line
+      }
+    });
+    child.once('exit', (c) => reject(new Error(`${id} exited with ${c}`)));
+  });
+  return { child, port };
+}
+
+function percentile(sorted: Float64Array, p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
+}
+
+async function phase(name: string, op: (i: number) => Promise<unknown>): Promise<void> {
+  const lat: number[] = [];
+  let errors = 0;
+  let next = 0;
+  const end = performance.now() + seconds * 1000;
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: inflight }, async () => {
+      while (performance.now() < end) {
+        const i = next++;
+        const s = performance.now();
+        try {
+          await op(i);
+          lat.push(performance.now() - s);
+        } catch {
+          errors++;
+        }
+      }
+    }),
+  );
+  const elapsed = (performance.now() - t0) / 1000;
+  const sorted = Float64Array.from(lat).sort();
+  const fmt = (ms: number) => `${ms.toFixed(2)} ms`;
+  console.log(
+    `${name.padEnd(5)} ${Math.round(lat.length / elapsed).toLocaleString('en-US').padStart(8)} ops/s   ` +
+      `p50 ${fmt(percentile(sorted, 50))}  p99 ${fmt(percentile(sorted, 99))}  p999 ${fmt(percentile(sorted, 99.9))}  ` +
+      `errors ${errors}  (${lat.length.toLocaleString('en-US')} ops in ${elapsed.toFixed(1)} s)`,
+  );
+}
+
+async function main(): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'shoal-bench-'));
+  const keyHex = randomBytes(32).toString('hex');
+  const keyFile = join(dir, 'cluster.key');
+  await writeFile(keyFile, keyHex);
+  const procs: ChildProcess[] = [];
+  try {
+    const first = await startNode(dir, keyFile, 'b1', []);
+    procs.push(first.child);
+    const seeds = [`127.0.0.1:${first.port}`];
+    for (let i = 2; i <= nodes; i++) procs.push((await startNode(dir, keyFile, `b${i}`, seeds)).child);
+    const client = await Client.connect({ seeds, clusterKey: keyHex });
+    // Wait until the ring holds every node.
+    for (let tries = 0; ; tries++) {
+      await client.refreshRing();
+      const probe = await client.get('probe').catch(() => undefined);
+      if (probe && client.ring.nodes.length === nodes) break;
+      if (tries > 300) throw new Error('the cluster did not converge');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const value = randomBytes(200);
+    console.log(`${nodes} nodes (N=3, R=W=2), ${inflight} requests in flight, 200-byte values, ${keys.toLocaleString('en-US')} keys, ${seconds} s per phase`);
+    await phase('put', (i) => client.put(`key:${i % keys}`, value));
+    await phase('get', (i) => client.get(`key:${(i * 7919) % keys}`));
+    await client.close();
+  } finally {
+    await Promise.all(
+      procs.map(
+        (c) =>
+          new Promise<void>((r) => {
+            if (c.exitCode !== null) return r();
+            c.once('exit', () => r());
+            c.kill('SIGTERM');
+          }),
+      ),
+    );
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+await main();

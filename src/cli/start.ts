@@ -1,0 +1,88 @@
+// `shoal start`: runs one node in the foreground until SIGTERM/SIGINT.
+import { readFileSync } from 'node:fs';
+import { createLogger } from '../log.js';
+import { ShoalNode } from '../node.js';
+import { ShoalError } from '../errors.js';
+import { Keyring, parseKey } from '../transport/index.js';
+import { ConfigError, START_USAGE, parseStartArgs, type StartConfig } from './config.js';
+
+/** Exit codes: 0 clean stop, 1 runtime failure, 2 invalid configuration. */
+export async function runStart(argv: string[]): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(START_USAGE);
+    return 0;
+  }
+  let cfg: StartConfig;
+  let keyring: Keyring;
+  try {
+    cfg = parseStartArgs(argv);
+    keyring = readKeyring(cfg.clusterKeyFile);
+  } catch (err) {
+    const problems = err instanceof ConfigError ? err.problems : [(err as Error).message];
+    process.stderr.write(`shoal start: invalid configuration\n${problems.map((p) => `  - ${p}`).join('\n')}\n\n${START_USAGE}`);
+    return 2;
+  }
+  const log = createLogger(cfg.logLevel);
+  let node: ShoalNode;
+  try {
+    node = await ShoalNode.start({
+      ...(cfg.id !== undefined ? { id: cfg.id } : {}),
+      host: cfg.host,
+      port: cfg.port,
+      ...(cfg.httpPort > 0 ? { httpPort: cfg.httpPort } : {}),
+      dataDir: cfg.data,
+      seeds: cfg.seeds,
+      dc: cfg.dc,
+      rack: cfg.rack,
+      capacity: cfg.capacity,
+      n: cfg.n,
+      r: cfg.r,
+      w: cfg.w,
+      partitions: cfg.partitions,
+      keyring,
+      profile: cfg.profile,
+      sync: cfg.sync,
+      maxKeyBytes: cfg.maxKeyBytes,
+      maxValueBytes: cfg.maxValueBytes,
+      log,
+    });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (err instanceof ShoalError || code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
+      process.stderr.write(`shoal start: ${(err as Error).message}\n`);
+      return 2;
+    }
+    log.error('failed to start', { err });
+    return 1;
+  }
+  // Ready line for scripts and tests: one JSON object on stdout.
+  process.stdout.write(JSON.stringify({ ready: true, id: node.id, port: node.port, httpPort: node.http?.port ?? 0 }) + '\n');
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string) => {
+      log.info('stopping', { signal });
+      resolve();
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+  await node.stop();
+  return 0;
+}
+
+function readKeyring(path: string): Keyring {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError([`cannot read --cluster-key-file ${path}: ${(err as Error).message}`]);
+  }
+  const lines = text.split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
+  if (lines.length === 0) throw new ConfigError([`--cluster-key-file ${path} holds no key`]);
+  try {
+    // The first key seals; any further keys are also accepted (rotation).
+    const keys = lines.map(parseKey);
+    return new Keyring(keys[0]!, keys.slice(1));
+  } catch (err) {
+    throw new ConfigError([`--cluster-key-file ${path}: ${(err as Error).message}`]);
+  }
+}

@@ -1,0 +1,101 @@
+// Garbage on every port and a wrong cluster key: counted, refused, and the nodes
+// keep serving.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomBytes } from 'node:crypto';
+import { createSocket } from 'node:dgram';
+import { connect } from 'node:net';
+import { Client } from '../../src/client/index.js';
+import { ProcessCluster, waitFor } from '../support/cluster.js';
+
+let cluster: ProcessCluster;
+
+beforeAll(async () => {
+  cluster = await ProcessCluster.start({ nodes: 3 });
+}, 120_000);
+
+afterAll(async () => {
+  await cluster?.stop();
+});
+
+function tcpSend(port: number, chunks: Buffer[]): Promise<void> {
+  return new Promise((resolve) => {
+    const s = connect(port, '127.0.0.1', () => {
+      for (const c of chunks) s.write(c);
+      s.end();
+    });
+    s.on('error', () => resolve());
+    s.on('close', () => resolve());
+    s.setTimeout(3000, () => s.destroy());
+    s.resume();
+  });
+}
+
+async function rpcRefused(port: number): Promise<number> {
+  return (await metric(port, 'rpc_unauthorized_total')) + (await metric(port, 'rpc_malformed_total')) + (await metric(port, 'rpc_oversize_total'));
+}
+
+async function metric(port: number, name: string): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const m = new RegExp(`^shoal_${name} (\\d+)$`, 'm').exec(text);
+  return m ? Number(m[1]) : NaN;
+}
+
+describe('hostile input', () => {
+  it('garbage on the TCP, UDP and HTTP ports leaves every node serving', async () => {
+    const [a] = cluster.nodes;
+    const udpBefore = await metric(a!.httpPort, 'gossip_dropped_unauthenticated_total');
+    const tcpJunk: Buffer[][] = [
+      [randomBytes(4096)],
+      [Buffer.from([0xff, 0xff, 0xff, 0xff]), randomBytes(100)], // a 4 GiB length prefix
+      [Buffer.from([0, 0, 0, 5, 1, 2, 3, 4, 5])], // a frame that is not a Hello
+      [Buffer.from('GET / HTTP/1.1\r\n\r\n')],
+      [Buffer.from([0, 0, 0, 20])], // half a frame, then close
+    ];
+    const rpcBefore = await rpcRefused(a!.httpPort);
+    for (const n of cluster.nodes) for (const chunks of tcpJunk) await tcpSend(n.port, chunks);
+    await waitFor('TCP garbage to be counted', async () => (await rpcRefused(a!.httpPort)) >= rpcBefore + tcpJunk.length);
+    const udp = createSocket('udp4');
+    for (const n of cluster.nodes) for (let i = 0; i < 50; i++) udp.send(randomBytes(1 + (i * 37) % 1400), n.port, '127.0.0.1');
+    for (const n of cluster.nodes) await tcpSend(n.httpPort, [Buffer.from('\x00\x01garbage\r\n\r\n'), randomBytes(2000)]);
+    await waitFor('garbage datagrams to be counted', async () => (await metric(a!.httpPort, 'gossip_dropped_unauthenticated_total')) >= udpBefore + 50);
+    udp.close();
+
+    // Still alive and serving, with the same membership.
+    for (const n of cluster.nodes) expect(n.child!.exitCode).toBeNull();
+    const client = await cluster.client();
+    await client.put('after-garbage', 'fine');
+    expect((await client.get('after-garbage', { r: 3 })).values.map(String)).toEqual(['fine']);
+    await cluster.waitConverged();
+  });
+
+  it('a client or a node with the wrong cluster key is refused and counted', async () => {
+    const [a] = cluster.nodes;
+    await expect(Client.connect({ seeds: [`127.0.0.1:${a!.port}`], clusterKey: randomBytes(32), requestTimeoutMs: 3000 })).rejects.toMatchObject({
+      code: 'SHOAL_UNAUTHORIZED',
+    });
+    // A node with another key seeds itself to the cluster: its gossip is dropped and it never joins.
+    const before = await metric(a!.httpPort, 'rpc_unauthorized_total');
+    const stranger = { id: 'stranger', port: 0, httpPort: 0, dataDir: `${cluster.dir}/stranger`, child: undefined, stderr: [] as string[] };
+    const { spawn } = await import('node:child_process');
+    const { writeFile } = await import('node:fs/promises');
+    const keyFile = `${cluster.dir}/other.key`;
+    await writeFile(keyFile, randomBytes(32).toString('hex'));
+    const child = spawn(process.execPath, [
+      `${process.cwd()}/dist/src/cli/main.js`, 'start', '--id', stranger.id, '--port', '0', '--http-port', '0',
+      '--data', stranger.dataDir, '--cluster-key-file', keyFile, '--profile', 'fast', '--log-level', 'silent', '--seeds', `127.0.0.1:${a!.port}`,
+    ], { stdio: 'ignore' });
+    try {
+      await waitFor('the stranger to be refused', async () => (await metric(a!.httpPort, 'rpc_unauthorized_total')) > before, 20_000);
+      const st = await cluster.status(a!);
+      expect(st.members.map((m) => m.id)).not.toContain('stranger');
+    } finally {
+      await new Promise<void>((r) => {
+        child.once('exit', () => r());
+        child.kill('SIGKILL');
+      });
+    }
+    const client = await cluster.client();
+    await client.put('after-stranger', 'fine');
+    expect((await client.get('after-stranger')).values.map(String)).toEqual(['fine']);
+  });
+});
