@@ -16,11 +16,15 @@ export function setWeight(s: SiblingSet | null | undefined): number {
   return w;
 }
 
-export function siblingSetKind(graceMs: number, stripAfterMs: number): RecordKind<SiblingSet> {
+/** Told of every change of a data record as it goes into a batch (anti-entropy's Merkle trees). */
+export type DataObserver = (dbKey: Buffer, before: SiblingSet | undefined, after: SiblingSet | undefined) => void;
+
+export function siblingSetKind(graceMs: number, stripAfterMs: number, observe?: DataObserver): RecordKind<SiblingSet> {
   return {
     decode: (b) => SiblingSetCodec.decode(b),
     encode: encodeSiblingSet,
     changed(dbKey: Buffer, before: SiblingSet | undefined, after: SiblingSet | undefined, sink: OpSink): void {
+      observe?.(dbKey, before, after);
       const t0 = reclaimAt(before, graceMs, stripAfterMs);
       const t1 = reclaimAt(after, graceMs, stripAfterMs);
       if (t0 === t1) return;

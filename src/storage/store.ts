@@ -74,6 +74,13 @@ export interface StoreOptions {
   /** LevelDB batch flavour; both are atomic. Default 'chained' (the two measured within noise here). */
   batchStyle?: 'chained' | 'array';
   clock?: Clock;
+  /**
+   * Called for every change of a key's record (write, merge, sweep) as it joins a
+   * batch, with the key hash and the states before and after (undefined: absent).
+   * Runs synchronously on the write path: keep it cheap. Anti-entropy keeps its
+   * Merkle trees current with it.
+   */
+  onDataChange?: (keyHash: bigint, before: SiblingSet | undefined, after: SiblingSet | undefined) => void;
 }
 
 export interface PutOptions {
@@ -182,7 +189,9 @@ export class Store {
     this.clock = options.clock ?? systemClock;
     this.queue = new CommitQueue(db, { sync: options.sync ?? false, style: options.batchStyle ?? 'chained', beforeWrite: this.saveCounter });
     this.reads = new ReadQueue(db);
-    this.data = new RecordTable(siblingSetKind(this.graceMs, this.skewMs), this.queue, this.reads, options.cacheBytes ?? 64 * 1024 * 1024);
+    const onChange = options.onDataChange;
+    const observe = onChange && ((dbKey: Buffer, before: SiblingSet | undefined, after: SiblingSet | undefined) => onChange(dataKeyHash(dbKey), before, after));
+    this.data = new RecordTable(siblingSetKind(this.graceMs, this.skewMs, observe), this.queue, this.reads, options.cacheBytes ?? 64 * 1024 * 1024);
     this.hintTable = new RecordTable(hintKind((d) => (this.hintTotal += d)), this.queue, this.reads, Math.min(options.cacheBytes ?? 4 * 1024 * 1024, 4 * 1024 * 1024));
     this.hints = new HintArea(db, this.hintTable);
     this.expiry = new ExpirySweep(db, this.data, this.queue, { graceMs: this.graceMs, skewMs: this.skewMs }, options.sweepBatch ?? 1000);
