@@ -3,9 +3,9 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { HttpApi } from './api/index.js';
-import type { Member, PushPull, RingState, SiblingSet } from './codec/index.js';
+import type { PushPull, RingState } from './codec/index.js';
 import { MemberStatus, RingStateCodec } from './codec/index.js';
-import { Coordinator, HintedHandoff, type ClusterView, type ReplicaPeers } from './coordinator/index.js';
+import { Coordinator, HintedHandoff, PeerReplicas, type ClusterView } from './coordinator/index.js';
 import { BadRequestError, UnavailableError, UnknownMessageError } from './errors.js';
 import { type Logger, silentLogger } from './log.js';
 import { Membership, type MembershipConfig, type PushPullChannel } from './membership/index.js';
@@ -435,50 +435,6 @@ export class ShoalNode {
       n: this.coordinator.n,
       ring: ring ? toRingState(ring) : null,
     };
-  }
-}
-
-/** The coordinator's view of other nodes, over the RPC transport. */
-class PeerReplicas implements ReplicaPeers {
-  constructor(
-    private readonly peers: RpcPeers,
-    private readonly memberOf: (id: string) => Member | undefined,
-  ) {}
-
-  private addr(id: string): Member {
-    const m = this.memberOf(id);
-    if (m === undefined) throw new UnavailableError(`node ${id} is not a known member`);
-    return m;
-  }
-
-  async write(nodeId: string, key: Buffer, set: SiblingSet, hintFor: string, timeoutMs: number): Promise<void> {
-    const m = this.addr(nodeId);
-    const reply = await this.peers.request(m.host, m.port, { kind: 'replicaWrite', value: { key, set, hintFor } }, { timeoutMs });
-    if (reply.kind !== 'replicaWriteReply') throw new UnavailableError(`replica write answered with ${reply.kind}`);
-  }
-
-  async read(nodeId: string, key: Buffer, readFor: string, timeoutMs: number): Promise<SiblingSet | undefined> {
-    const m = this.addr(nodeId);
-    const reply = await this.peers.request(m.host, m.port, { kind: 'replicaRead', value: { key, readFor } }, { timeoutMs });
-    if (reply.kind !== 'replicaReadReply') throw new UnavailableError(`replica read answered with ${reply.kind}`);
-    return reply.value.found && reply.value.set ? reply.value.set : undefined;
-  }
-
-  async forwardPut(
-    nodeId: string,
-    req: { key: Buffer; value: Buffer; context: Uint8Array; ttlMs: number; w: number },
-    timeoutMs: number,
-  ): Promise<{ context: Buffer }> {
-    const m = this.addr(nodeId);
-    const reply = await this.peers.request(m.host, m.port, { kind: 'clientPut', value: { ...req, forwarded: true } }, { timeoutMs });
-    if (reply.kind !== 'clientPutReply') throw new UnavailableError(`forwarded put answered with ${reply.kind}`);
-    return { context: Buffer.from(reply.value.context) };
-  }
-
-  async forwardDelete(nodeId: string, req: { key: Buffer; context: Uint8Array; w: number }, timeoutMs: number): Promise<void> {
-    const m = this.addr(nodeId);
-    const reply = await this.peers.request(m.host, m.port, { kind: 'clientDelete', value: { ...req, forwarded: true } }, { timeoutMs });
-    if (reply.kind !== 'clientDeleteReply') throw new UnavailableError(`forwarded delete answered with ${reply.kind}`);
   }
 }
 

@@ -3,3 +3,4 @@ export { Coordinator, type CoordinatorOptions, type CoordinatorStats, type ReadR
 export type { ClusterView, LocalReplica, ReplicaPeers } from './ports.js';
 export { TargetSet, type Target } from './targets.js';
 export { HintedHandoff, type HandoffOptions, type HandoffStats, type HintStore } from './handoff.js';
+export { PeerReplicas } from './peer-replicas.js';

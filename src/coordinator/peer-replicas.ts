@@ -1,0 +1,50 @@
+// ReplicaPeers over the RPC transport: other nodes addressed by id, their
+// addresses looked up in membership's view at each call.
+import type { Member, SiblingSet } from '../codec/index.js';
+import { UnavailableError } from '../errors.js';
+import type { RpcPeers } from '../transport/index.js';
+import type { ReplicaPeers } from './ports.js';
+
+/** The coordinator's view of other nodes, over the RPC transport. */
+export class PeerReplicas implements ReplicaPeers {
+  constructor(
+    private readonly peers: RpcPeers,
+    private readonly memberOf: (id: string) => Member | undefined,
+  ) {}
+
+  private addr(id: string): Member {
+    const m = this.memberOf(id);
+    if (m === undefined) throw new UnavailableError(`node ${id} is not a known member`);
+    return m;
+  }
+
+  async write(nodeId: string, key: Buffer, set: SiblingSet, hintFor: string, timeoutMs: number): Promise<void> {
+    const m = this.addr(nodeId);
+    const reply = await this.peers.request(m.host, m.port, { kind: 'replicaWrite', value: { key, set, hintFor } }, { timeoutMs });
+    if (reply.kind !== 'replicaWriteReply') throw new UnavailableError(`replica write answered with ${reply.kind}`);
+  }
+
+  async read(nodeId: string, key: Buffer, readFor: string, timeoutMs: number): Promise<SiblingSet | undefined> {
+    const m = this.addr(nodeId);
+    const reply = await this.peers.request(m.host, m.port, { kind: 'replicaRead', value: { key, readFor } }, { timeoutMs });
+    if (reply.kind !== 'replicaReadReply') throw new UnavailableError(`replica read answered with ${reply.kind}`);
+    return reply.value.found && reply.value.set ? reply.value.set : undefined;
+  }
+
+  async forwardPut(
+    nodeId: string,
+    req: { key: Buffer; value: Buffer; context: Uint8Array; ttlMs: number; w: number },
+    timeoutMs: number,
+  ): Promise<{ context: Buffer }> {
+    const m = this.addr(nodeId);
+    const reply = await this.peers.request(m.host, m.port, { kind: 'clientPut', value: { ...req, forwarded: true } }, { timeoutMs });
+    if (reply.kind !== 'clientPutReply') throw new UnavailableError(`forwarded put answered with ${reply.kind}`);
+    return { context: Buffer.from(reply.value.context) };
+  }
+
+  async forwardDelete(nodeId: string, req: { key: Buffer; context: Uint8Array; w: number }, timeoutMs: number): Promise<void> {
+    const m = this.addr(nodeId);
+    const reply = await this.peers.request(m.host, m.port, { kind: 'clientDelete', value: { ...req, forwarded: true } }, { timeoutMs });
+    if (reply.kind !== 'clientDeleteReply') throw new UnavailableError(`forwarded delete answered with ${reply.kind}`);
+  }
+}
