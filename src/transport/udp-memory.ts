@@ -2,7 +2,7 @@
 // simulations: the same DatagramTransport contract as UDP, delivered through a
 // caller-supplied scheduler (real timers, or a simulated clock).
 import type { FaultFilter } from './udp-filter.js';
-import { DEFAULT_MAX_DATAGRAM_BYTES, newDatagramCounters } from './udp.js';
+import { DEFAULT_MAX_DATAGRAM_BYTES, deliverInbound, newDatagramCounters } from './udp.js';
 import type { DatagramCounters, DatagramHandler, DatagramTransport } from './udp.js';
 
 /** Runs fn after delayMs on the network's notion of time. */
@@ -118,23 +118,7 @@ export class MemoryTransport implements DatagramTransport {
 
   /** @internal */
   receive(data: Buffer, host: string, port: number): void {
-    if (!this.started) return;
-    if (data.length > this.maxDatagramBytes) {
-      this.counters.oversize++;
-      return;
-    }
-    if (this.filter !== undefined && this.filter.blocks(host, port)) {
-      this.counters.filtered++;
-      return;
-    }
-    this.counters.datagramsIn++;
-    this.counters.bytesIn += data.length;
-    const handler = this.handler;
-    if (handler === undefined) return;
-    try {
-      handler(data, host, port);
-    } catch {
-      this.counters.handlerErrors++;
-    }
+    if (this.started) deliverInbound(this.maxDatagramBytes, this.counters, this.filter, this.handler, data, host, port);
   }
+
 }

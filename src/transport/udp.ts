@@ -24,6 +24,38 @@ export interface DatagramCounters {
   handlerErrors: number;
 }
 
+/**
+ * The inbound path both transports share: bound the size, apply the test filter,
+ * count, and hand the datagram to the handler, whose exceptions are counted and
+ * never reach the socket.
+ */
+export function deliverInbound(
+  maxBytes: number,
+  counters: DatagramCounters,
+  filter: FaultFilter | undefined,
+  handler: DatagramHandler | undefined,
+  data: Buffer,
+  host: string,
+  port: number,
+): void {
+  if (data.length > maxBytes) {
+    counters.oversize++;
+    return;
+  }
+  if (filter !== undefined && filter.blocks(host, port)) {
+    counters.filtered++;
+    return;
+  }
+  counters.datagramsIn++;
+  counters.bytesIn += data.length;
+  if (handler === undefined) return;
+  try {
+    handler(data, host, port);
+  } catch {
+    counters.handlerErrors++;
+  }
+}
+
 export function newDatagramCounters(): DatagramCounters {
   return { datagramsIn: 0, datagramsOut: 0, bytesIn: 0, bytesOut: 0, oversize: 0, filtered: 0, socketErrors: 0, handlerErrors: 0 };
 }
@@ -170,22 +202,7 @@ export class UdpTransport implements DatagramTransport {
   }
 
   private receive(msg: Buffer, host: string, port: number): void {
-    if (msg.length > this.maxDatagramBytes) {
-      this.counters.oversize++;
-      return;
-    }
-    if (this.filter !== undefined && this.filter.blocks(host, port)) {
-      this.counters.filtered++;
-      return;
-    }
-    this.counters.datagramsIn++;
-    this.counters.bytesIn += msg.length;
-    const handler = this.handler;
-    if (handler === undefined) return;
-    try {
-      handler(msg, host, port);
-    } catch {
-      this.counters.handlerErrors++;
-    }
+    deliverInbound(this.maxDatagramBytes, this.counters, this.filter, this.handler, msg, host, port);
   }
+
 }
