@@ -2,24 +2,39 @@
 // bottom-up and stops them top-down. No protocol logic lives here.
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
+import {
+  AntiEntropy,
+  type AntiEntropyConfig,
+  ExchangeResponder,
+  ForwardingReplica,
+  Handover,
+  type MemberState,
+  PartitionDrop,
+  PartitionTrees,
+  RpcExchangePeer,
+  TransferReceiver,
+  resolveAntiEntropy,
+} from './antientropy/index.js';
 import { HttpApi } from './api/index.js';
-import type { PushPull, RingState } from './codec/index.js';
-import { MemberStatus, RingStateCodec } from './codec/index.js';
+import type { Member, PushPull, RingState, SiblingSet } from './codec/index.js';
+import { MemberStatus, RingStateCodec, RingStatus } from './codec/index.js';
 import { Coordinator, HintedHandoff, PeerReplicas, type ClusterView } from './coordinator/index.js';
 import { BadRequestError, UnavailableError, UnknownMessageError } from './errors.js';
 import { type Logger, silentLogger } from './log.js';
 import { Membership, type MembershipConfig, type PushPullChannel } from './membership/index.js';
+import { native } from './native.js';
 import {
   PreferenceLists,
   RingKeeper,
   decodeRing,
   ownership,
   ringChecksum,
+  roleIn,
   toRingState,
 } from './ring/index.js';
 import { Store } from './storage/index.js';
 import { type Clock, type Startable, systemClock } from './time.js';
-import { type Body, type FaultFilter, type Keyring, RpcPeers, RpcServer, UdpTransport } from './transport/index.js';
+import { type Body, type FaultFilter, type Keyring, type PeerInfo, RpcPeers, RpcServer, UdpTransport } from './transport/index.js';
 import { checkSiblingSet } from './version/index.js';
 
 export interface NodeOptions {
@@ -51,6 +66,16 @@ export interface NodeOptions {
   handoffIntervalMs?: number;
   hintMaxAgeMs?: number;
   tombstoneGraceMs?: number;
+  /**
+   * Stage this node's join as soon as it learns the cluster's ring (default true).
+   * False (--no-join): wait for `shoal admin join`. Only the first start decides;
+   * afterwards the node's recorded intent (member, leaving, none) holds.
+   */
+  join?: boolean;
+  /** Anti-entropy and ownership-transfer settings over the profile's. */
+  antiEntropy?: Partial<AntiEntropyConfig>;
+  /** Called once this node has left the cluster after `shoal admin leave` (the CLI then exits). */
+  onLeft?: () => void;
   log?: Logger;
   clock?: Clock;
   /** Test-only fault injection on gossip datagrams. */
@@ -60,6 +85,8 @@ export interface NodeOptions {
 const META_NODE_ID = 'node.id';
 const META_INCARNATION = 'node.incarnation';
 const META_RING = 'node.ring';
+const META_INTENTS = 'node.intents';
+const META_TRANSFER = 'transfer.progress';
 
 export class ShoalNode {
   readonly id: string;
@@ -68,6 +95,13 @@ export class ShoalNode {
   readonly ring: RingKeeper;
   readonly coordinator: Coordinator;
   readonly handoff: HintedHandoff;
+  readonly trees: PartitionTrees;
+  readonly antiEntropy: AntiEntropy;
+  readonly transfer: TransferReceiver;
+  readonly handover: Handover;
+  readonly forwarding: ForwardingReplica;
+  readonly drop: PartitionDrop;
+  private readonly responder: ExchangeResponder;
   readonly rpc: RpcServer;
   readonly peers: RpcPeers;
   readonly udp: UdpTransport;
@@ -86,6 +120,13 @@ export class ShoalNode {
       ring: RingKeeper;
       coordinator: Coordinator;
       handoff: HintedHandoff;
+      trees: PartitionTrees;
+      antiEntropy: AntiEntropy;
+      transfer: TransferReceiver;
+      handover: Handover;
+      forwarding: ForwardingReplica;
+      drop: PartitionDrop;
+      responder: ExchangeResponder;
       rpc: RpcServer;
       peers: RpcPeers;
       udp: UdpTransport;
@@ -99,6 +140,13 @@ export class ShoalNode {
     this.ring = parts.ring;
     this.coordinator = parts.coordinator;
     this.handoff = parts.handoff;
+    this.trees = parts.trees;
+    this.antiEntropy = parts.antiEntropy;
+    this.transfer = parts.transfer;
+    this.handover = parts.handover;
+    this.forwarding = parts.forwarding;
+    this.drop = parts.drop;
+    this.responder = parts.responder;
     this.rpc = parts.rpc;
     this.peers = parts.peers;
     this.udp = parts.udp;
@@ -112,15 +160,26 @@ export class ShoalNode {
     const n = o.n ?? 3;
     const maxKeyBytes = o.maxKeyBytes ?? 1024;
     const maxValueBytes = o.maxValueBytes ?? 1024 * 1024;
+    const ae = resolveAntiEntropy(o.antiEntropy, o.profile ?? 'lan');
+    const storeRef: { store?: Store } = {};
+    const trees = new PartitionTrees({
+      segments: ae.segments,
+      fanout: ae.fanout,
+      rebuildIntervalMs: ae.rebuildIntervalMs,
+      source: (p, q) => storeRef.store!.partitionDigests(p, q),
+      onError: (err, p) => o.log?.warn('merkle tree build failed', { partition: p, err }),
+    });
     const store = await Store.open({
       path: join(o.dataDir, 'db'),
       maxKeyBytes,
       maxValueBytes,
       sync: o.sync ?? false,
       clock,
+      onDataChange: trees.onChange,
       ...(o.tombstoneGraceMs !== undefined ? { tombstoneGraceMs: o.tombstoneGraceMs } : {}),
     });
-    const cleanup: Array<() => Promise<void>> = [() => store.close()];
+    storeRef.store = store;
+    const cleanup: Array<() => Promise<void>> = [() => store.close(), () => trees.stop()];
     try {
       const id = await nodeIdOf(store, o.id);
       const log = (o.log ?? silentLogger).child({ node: id });
@@ -133,9 +192,9 @@ export class ShoalNode {
         port: o.port,
         keyring: o.keyring,
         nodeId: id,
-        handler: (req) => {
+        handler: (req, peer) => {
           if (ref.node === undefined) throw new UnavailableError('the node is starting');
-          return ref.node.handle(req);
+          return ref.node.handle(req, peer);
         },
       });
       await rpc.start();
@@ -145,6 +204,7 @@ export class ShoalNode {
       cleanup.push(() => udp.stop());
 
       const memberOf = (mid: string) => ref.node?.membership.member(mid);
+      const intentRef: { handover?: Handover } = {};
       const ring = new RingKeeper({
         nodeId: id,
         partitions: o.partitions ?? 256,
@@ -153,12 +213,19 @@ export class ShoalNode {
           save: (b) => store.putMeta(META_RING, b),
         },
         capacityOf: (mid) => memberOf(mid)?.capacity || (mid === id ? (o.capacity ?? 1) : 1),
-        canFound: o.seeds.length === 0,
+        canFound: o.seeds.length === 0 && o.join !== false,
         publish: (bytes) => ref.node?.publishRing(bytes),
+        wantsMembership: () => intentRef.handover?.intent === 'member',
       });
       ring.on('changed', (r, prev) => {
         if (ref.node) ref.node.placementCache = undefined;
-        log.info('ring changed', { version: r.version, nodes: r.nodes.length, from: prev?.version });
+        log.info('ring changed', {
+          version: r.version,
+          nodes: r.nodes.length,
+          from: prev?.version,
+          ...(r.next ? { joining: r.next.joining, leaving: r.next.leaving, ready: r.next.ready } : {}),
+        });
+        intentRef.handover?.ringChanged(r, prev);
       });
 
       const pushPull: PushPullChannel = {
@@ -194,6 +261,32 @@ export class ShoalNode {
 
       const replicaTimeoutMs = o.replicaTimeoutMs ?? 1000;
       const replicaPeers = new PeerReplicas(peers, (mid) => memberOf(mid));
+      const isUp = (m: Member | undefined): m is Member => m !== undefined && (m.status === MemberStatus.ALIVE || m.status === MemberStatus.SUSPECT);
+      const aePeer = (mid: string): RpcExchangePeer | undefined => {
+        const m = memberOf(mid);
+        return mid !== id && isUp(m) ? new RpcExchangePeer(peers, m.host, m.port, ae.requestTimeoutMs) : undefined;
+      };
+      const placementOf = (mid: string) => {
+        const m = memberOf(mid);
+        return m ? { dc: m.dc, rack: m.rack } : undefined;
+      };
+      const capacityOf = (mid: string) => memberOf(mid)?.capacity || (mid === id ? (o.capacity ?? 1) : 1);
+      const forwarding = new ForwardingReplica(store, {
+        targets: (key) => {
+          const h = intentRef.handover;
+          const r = ring.ring;
+          if (h === undefined || !h.forwarding || r === undefined) return [];
+          return h.forwardTargets(native.partitionOf(key, r.partitions));
+        },
+        send: async (mid, key, set) => {
+          const m = memberOf(mid);
+          const r = ring.ring;
+          if (!isUp(m) || r === undefined) throw new UnavailableError(`${mid} is not reachable`);
+          // Within the coordinator's wait for this replica, so that a slow target becomes a hint, not a failed write.
+          const peer = new RpcExchangePeer(peers, m.host, m.port, Math.max(100, Math.floor(replicaTimeoutMs / 2)));
+          await peer.sync({ partitions: r.partitions, partition: native.partitionOf(key, r.partitions), push: [{ key, set }], pull: [] });
+        },
+      });
       const cluster: ClusterView = {
         placement: () => ref.node!.placement(),
         isReachable: (mid) => {
@@ -210,7 +303,7 @@ export class ShoalNode {
         replicaTimeoutMs,
         maxKeyBytes,
         maxValueBytes,
-        local: store,
+        local: forwarding,
         peers: replicaPeers,
         cluster,
         clock,
@@ -228,6 +321,86 @@ export class ShoalNode {
         maxAgeMs: o.hintMaxAgeMs ?? 3 * 3600_000,
         concurrency: 16,
         replicaTimeoutMs,
+        redirect: (owner) => {
+          const r = ring.ring;
+          const h = intentRef.handover;
+          if (r === undefined || h === undefined || r.nodes.includes(owner)) return undefined;
+          return async (key: Buffer, set: SiblingSet) => {
+            const replicas = h.replicasOf(native.partitionOf(key, r.partitions));
+            const results = await Promise.allSettled(
+              replicas.map((mid) => (mid === id ? forwarding.merge(key, set) : replicaPeers.write(mid, key, set, '', replicaTimeoutMs))),
+            );
+            if (!results.some((x) => x.status === 'fulfilled')) throw new UnavailableError('no current replica took the hint');
+          };
+        },
+      });
+      const antiEntropy = new AntiEntropy({
+        config: ae,
+        trees,
+        store,
+        shared: () => intentRef.handover?.shared() ?? new Map(),
+        peer: aePeer,
+        onError: (err, peer, p) => log.debug('anti-entropy exchange failed', { peer, partition: p, err }),
+      });
+      const transfer = new TransferReceiver({
+        nodeId: id,
+        config: ae,
+        trees,
+        store,
+        plan: () => intentRef.handover?.transferPlan(),
+        peer: aePeer,
+        isGone: (mid) => {
+          const m = memberOf(mid);
+          return m !== undefined && (m.status === MemberStatus.DEAD || m.status === MemberStatus.LEFT);
+        },
+        progress: { load: () => store.getMeta(META_TRANSFER), save: (b) => store.putMeta(META_TRANSFER, b) },
+        onDone: () => intentRef.handover?.kick(),
+        onError: (err, p, src) => log.debug('transfer exchange failed', { partition: p, source: src, err }),
+      });
+      const drop = new PartitionDrop({
+        config: ae,
+        store,
+        budget: antiEntropy.budget,
+        replicaFor: (p) => {
+          for (const mid of intentRef.handover?.replicasOf(p) ?? []) {
+            const peer = aePeer(mid);
+            if (peer !== undefined) return peer;
+          }
+          return undefined;
+        },
+      });
+      const handover = new Handover({
+        nodeId: id,
+        config: ae,
+        n,
+        keeper: ring,
+        placementOf,
+        capacityOf,
+        members: {
+          state: (mid) => {
+            const m = memberOf(mid);
+            return m === undefined ? undefined : (statusName(m.status) as MemberState);
+          },
+          setRole: (role) => membership.update({ ringStatus: role === 'active' ? RingStatus.ACTIVE : role === 'leaving' ? RingStatus.LEAVING : RingStatus.JOINING }),
+          remove: (mid) => membership.remove(mid),
+          leave: () => membership.leave(),
+        },
+        intents: { load: () => store.getMeta(META_INTENTS), save: (b) => store.putMeta(META_INTENTS, b) },
+        trees,
+        transfer,
+        drop,
+        log,
+        onLeft: () => o.onLeft?.(),
+      });
+      intentRef.handover = handover;
+      const responder = new ExchangeResponder({
+        trees,
+        store,
+        segments: ae.segments,
+        fanout: ae.fanout,
+        maxMessageBytes: ae.maxMessageBytes,
+        maxInbound: ae.maxInboundExchanges,
+        mayTransfer: (peer, p) => handover.mayTransfer(peer, p),
       });
       const http =
         o.httpPort === undefined
@@ -239,6 +412,12 @@ export class ShoalNode {
                 maxValueBytes,
                 get: (key, opts) => coordinator.get(key, opts),
                 getLocal: (key) => store.get(key),
+                admin: {
+                  join: (seed) => ref.node!.adminJoin(seed),
+                  leave: (mid) => ref.node!.adminLeave(mid),
+                  remove: (mid) => ref.node!.adminRemove(mid),
+                  partitions: () => ref.node!.partitionReport(),
+                },
                 put: (key, value, opts) => coordinator.put(key, value, opts),
                 delete: (key, opts) => coordinator.delete(key, opts),
                 status: () => ref.node!.status(),
@@ -247,23 +426,60 @@ export class ShoalNode {
               },
             });
 
-      const node = new ShoalNode(o, { id, store, membership, ring, coordinator, handoff, rpc, peers, udp, http, log });
+      const node = new ShoalNode(o, {
+        id,
+        store,
+        membership,
+        ring,
+        coordinator,
+        handoff,
+        trees,
+        antiEntropy,
+        transfer,
+        handover,
+        forwarding,
+        drop,
+        responder,
+        rpc,
+        peers,
+        udp,
+        http,
+        log,
+      });
       ref.node = node;
+      await handover.open(o.join !== false);
       await ring.open();
       if (http) await http.start();
-      membership.on('alive', () => handoff.kick());
+      membership.on('alive', () => {
+        handoff.kick();
+        transfer.kick();
+      });
       membership.on('joined', () => {
         node.placementCache = undefined;
+        handover.refresh();
         handoff.kick();
       });
       membership.on('updated', () => {
         node.placementCache = undefined;
+        handover.refresh();
+      });
+      membership.on('dead', () => transfer.kick());
+      membership.on('left', () => {
+        transfer.kick();
+        handoff.kick();
       });
       await membership.start();
       node.started.push(membership);
       if (http) membership.update({ httpPort: http.port });
+      handover.refresh();
       await handoff.start();
       node.started.push(handoff);
+      await transfer.start();
+      node.started.push(transfer);
+      await antiEntropy.start();
+      node.started.push(antiEntropy);
+      await handover.start();
+      node.started.push(handover);
       if (http) node.started.push(http);
       log.info('node started', { host: o.host, port: rpc.port, http: http?.port, seeds: o.seeds });
       return node;
@@ -289,6 +505,7 @@ export class ShoalNode {
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       for (const part of [...this.started].reverse()) await part.stop().catch((err: unknown) => this.log.warn('stop failed', { err }));
+      await this.trees.stop().catch(() => undefined);
       await this.udp.stop().catch(() => undefined);
       await this.rpc.stop().catch(() => undefined);
       await this.peers.close().catch(() => undefined);
@@ -314,6 +531,7 @@ export class ShoalNode {
 
   status(): object {
     const ring = this.ring.ring;
+    const handover = this.handover.status();
     return {
       id: this.id,
       address: this.address,
@@ -321,6 +539,7 @@ export class ShoalNode {
         id: m.id,
         address: `${m.host}:${m.port}`,
         status: statusName(m.status),
+        ring: m.status === MemberStatus.LEFT ? 'left' : roleIn(ring, m.id),
         incarnation: m.incarnation,
         dc: m.dc,
         rack: m.rack,
@@ -334,12 +553,73 @@ export class ShoalNode {
             checksum: ringChecksum(ring).toString(16).padStart(16, '0'),
             nodes: ring.nodes,
             owned: ownership(ring).get(this.id) ?? 0,
+            role: handover.role,
+            pending: handover.pending,
           }
         : null,
       hints: { pending: this.store.hintCount(), ...this.handoff.stats },
       coordinator: this.coordinator.stats,
       storage: this.store.stats,
+      antiEntropy: {
+        trees: { ...this.trees.stats },
+        ...this.antiEntropy.stats,
+        served: this.responder.stats,
+      },
+      transfer: {
+        ...this.transfer.stats,
+        intent: handover.intent,
+        departures: handover.departures,
+        forwarded: this.forwarding.stats.forwarded,
+        forwardsHinted: this.forwarding.stats.hinted,
+        graceLeftMs: handover.graceLeftMs,
+        dropped: handover.dropped,
+      },
     };
+  }
+
+  /**
+   * Per partition: whether this node replicates it (holds a tree), the keys and
+   * root of its tree, and whether the store holds any of its data. For checks
+   * that each node holds exactly its partitions and that replicas agree.
+   */
+  async partitionReport(): Promise<object> {
+    const ring = this.ring.ring;
+    if (ring === undefined) throw new UnavailableError('this node has not learned the ring yet');
+    const held = this.handover.held();
+    const out: Array<{ partition: number; held: boolean; keys: number | null; root: string | null; hasData: boolean }> = [];
+    for (let p = 0; p < ring.partitions; p++) {
+      const tree = this.trees.tree(p);
+      out.push({
+        partition: p,
+        held: held.has(p),
+        keys: tree ? this.trees.keyCount(p) : null,
+        root: tree ? tree.root().toString(16).padStart(16, '0') : null,
+        hasData: tree ? this.trees.keyCount(p) > 0 : await this.drop.holds(p, ring.partitions),
+      });
+    }
+    return { id: this.id, ringVersion: ring.version, partitions: out };
+  }
+
+  /** `shoal admin join <seed>`: contact the cluster through `seed` and join its ring. */
+  async adminJoin(seed: string): Promise<object> {
+    if (typeof seed !== 'string' || !/^[^\s:]+:\d{1,5}$/.test(seed)) throw new BadRequestError('seed must be host:port');
+    const reached = await this.membership.join([seed]);
+    if (reached === 0) throw new UnavailableError(`could not reach ${seed}`);
+    await this.handover.requestJoin();
+    return this.handover.status();
+  }
+
+  /** `shoal admin leave [id]`: this node (or `nodeId`) leaves after handing its partitions over. */
+  async adminLeave(nodeId: string | undefined): Promise<object> {
+    await this.handover.requestLeave(nodeId || this.id);
+    return this.handover.status();
+  }
+
+  /** `shoal admin remove <id>`: a dead node that will never return. */
+  async adminRemove(nodeId: string): Promise<object> {
+    if (typeof nodeId !== 'string' || nodeId === '') throw new BadRequestError('the id of the node to remove is required');
+    await this.handover.requestRemove(nodeId);
+    return this.handover.status();
   }
 
   metrics(): string {
@@ -367,6 +647,23 @@ export class ShoalNode {
     put('rpc_malformed_total', r.errors.malformed, 'connections closed for a frame that did not decode');
     put('rpc_oversize_total', r.errors.oversize, 'connections closed for a frame over the limit');
     put('rpc_unknown_message_total', r.errors.unknownMessage, 'requests of a kind this node does not know');
+    const ae = this.antiEntropy.stats;
+    put('ae_rounds_total', ae.rounds, 'anti-entropy rounds started');
+    put('ae_roots_compared_total', ae.rootsCompared, 'partition roots compared with a replica');
+    put('ae_roots_differing_total', ae.rootsDiffering, 'partition roots found different');
+    put('ae_exchanges_total', ae.exchanges, 'partition exchanges run');
+    put('ae_keys_pushed_total', ae.keysPushed, 'keys shipped to replicas by anti-entropy');
+    put('ae_keys_pulled_total', ae.keysPulled, 'keys fetched from replicas by anti-entropy');
+    put('ae_bytes_sent_total', ae.bytesSent, 'bytes sent by anti-entropy exchanges');
+    put('ae_bytes_received_total', ae.bytesReceived, 'bytes received by anti-entropy exchanges');
+    put('ae_throttled_ms_total', Math.round(ae.throttledMs), 'milliseconds exchanges waited for the byte budget');
+    put('ae_errors_total', ae.errors, 'failed anti-entropy requests');
+    put('ae_tree_builds_total', this.trees.stats.builds, 'Merkle trees built from disk');
+    const t = this.transfer.stats;
+    put('transfer_keys_received_total', t.keysReceived, 'keys received by ownership transfer');
+    put('transfer_bytes_received_total', t.bytesReceived, 'bytes received by ownership transfer');
+    put('transfer_forwarded_total', this.forwarding.stats.forwarded, 'writes forwarded across a ring change');
+    lines.push('# TYPE shoal_transfer_partitions_pending gauge', `shoal_transfer_partitions_pending ${t.partitions - t.partitionsDone}`);
     return lines.join('\n') + '\n';
   }
 
@@ -379,7 +676,7 @@ export class ShoalNode {
     }
   }
 
-  private async handle(req: Body): Promise<Body> {
+  private async handle(req: Body, peer: PeerInfo): Promise<Body> {
     switch (req.kind) {
       case 'clientGet': {
         const out = await this.coordinator.get(Buffer.from(req.value.key), { r: req.value.r });
@@ -420,6 +717,14 @@ export class ShoalNode {
         const mine = this.membership.handlePushPull(req.value);
         return { kind: 'pushPullReply', value: withRing(mine, this.ring) };
       }
+      case 'aeRoots':
+        return { kind: 'aeRootsReply', value: this.responder.roots(req.value) };
+      case 'aeTree':
+        return { kind: 'aeTreeReply', value: this.responder.tree(req.value, peer.nodeId) };
+      case 'aeKeys':
+        return { kind: 'aeKeysReply', value: await this.responder.keys(req.value) };
+      case 'aeSync':
+        return { kind: 'aeSyncReply', value: await this.responder.sync(req.value) };
       default:
         throw new UnknownMessageError(`a node does not serve ${req.kind} requests`);
     }

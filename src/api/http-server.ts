@@ -1,5 +1,6 @@
-// The HTTP API: /kv/{key} (GET, PUT, DELETE), /status, /health, /metrics.
-// Contexts travel base64url in X-Shoal-Context; errors are JSON with a stable code.
+// The HTTP API: /kv/{key} (GET, PUT, DELETE), /status, /health, /metrics, and
+// /admin/* for membership changes (what `shoal admin` calls). Contexts travel
+// base64url in X-Shoal-Context; errors are JSON with a stable code.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
@@ -96,6 +97,7 @@ export class HttpApi implements Startable {
           return;
       }
     }
+    if (url.pathname.startsWith('/admin/')) return this.admin(req, res, url.pathname.slice(7));
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { allow: 'GET, HEAD' }).end();
       return;
@@ -116,6 +118,44 @@ export class HttpApi implements Startable {
       default:
         sendJson(res, 404, { error: { code: 'SHOAL_NOT_FOUND', message: `no route for ${url.pathname}` } });
     }
+  }
+
+  /** POST /admin/join {seed}, /admin/leave {id?}, /admin/remove {id}; GET /admin/partitions. */
+  private async admin(req: IncomingMessage, res: ServerResponse, action: string): Promise<void> {
+    const admin = this.options.service.admin;
+    if (admin === undefined) {
+      sendJson(res, 404, { error: { code: 'SHOAL_NOT_FOUND', message: 'this node serves no admin API' } });
+      return;
+    }
+    if (action === 'partitions') {
+      if (req.method !== 'GET') {
+        res.writeHead(405, { allow: 'GET' }).end();
+        return;
+      }
+      sendJson(res, 200, await admin.partitions());
+      return;
+    }
+    if (action !== 'join' && action !== 'leave' && action !== 'remove') {
+      sendJson(res, 404, { error: { code: 'SHOAL_NOT_FOUND', message: `no admin action ${action}` } });
+      return;
+    }
+    if (req.method !== 'POST') {
+      res.writeHead(405, { allow: 'POST' }).end();
+      return;
+    }
+    const body = await readJson(req);
+    const text = (name: string, required: boolean): string | undefined => {
+      const v = body[name];
+      if (v === undefined || v === '') {
+        if (required) throw new BadRequestError(`"${name}" is required`);
+        return undefined;
+      }
+      if (typeof v !== 'string' || v.length > 256) throw new BadRequestError(`"${name}" must be a string of at most 256 characters`);
+      return v;
+    };
+    const out =
+      action === 'join' ? await admin.join(text('seed', true)!) : action === 'leave' ? await admin.leave(text('id', false)) : await admin.remove(text('id', true)!);
+    sendJson(res, 200, out);
   }
 
   private async get(res: ServerResponse, key: Buffer, url: URL, headOnly: boolean): Promise<void> {
@@ -196,6 +236,20 @@ async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
     chunks.push(chunk);
   }
   return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
+}
+
+/** A small JSON object body (admin requests); an empty body is {}. */
+async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
+  const raw = await readBody(req, 64 * 1024);
+  if (raw.length === 0) return {};
+  let v: unknown;
+  try {
+    v = JSON.parse(raw.toString('utf8'));
+  } catch {
+    throw new BadRequestError('the body must be JSON');
+  }
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new BadRequestError('the body must be a JSON object');
+  return v as Record<string, unknown>;
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {

@@ -22,4 +22,18 @@ export interface KeyValueService {
   healthy(): boolean;
   /** Largest value accepted, so the API can refuse a body before reading it all. */
   readonly maxValueBytes: number;
+  /** Membership changes and diagnostics (POST /admin/join, /admin/leave, /admin/remove; GET /admin/partitions). */
+  readonly admin?: AdminService;
+}
+
+/** What `shoal admin` asks of a node; each answers with the node's transfer status. */
+export interface AdminService {
+  /** Join the cluster that `seed` (host:port) belongs to (a node started with --no-join). */
+  join(seed: string): Promise<unknown>;
+  /** Leave gracefully: this node when `id` is undefined, else the node `id`. */
+  leave(id: string | undefined): Promise<unknown>;
+  /** Take out a dead node that will never return. */
+  remove(id: string): Promise<unknown>;
+  /** Per-partition report: held, keys, Merkle root, data present. */
+  partitions(): Promise<unknown>;
 }

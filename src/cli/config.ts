@@ -23,6 +23,16 @@ export interface StartConfig {
   maxKeyBytes: number;
   maxValueBytes: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
+  /** Do not join the ring on first start; wait for `shoal admin join`. */
+  noJoin: boolean;
+  /** Anti-entropy overrides of the profile (undefined: the profile's value). */
+  aeIntervalMs: number | undefined;
+  aePartitionsPerRound: number | undefined;
+  aeBytesPerSec: number | undefined;
+  transferBytesPerSec: number | undefined;
+  handoverGraceMs: number | undefined;
+  /** Hinted handoff: hints older than this are dropped (anti-entropy repairs what they held). */
+  hintMaxAgeMs: number | undefined;
 }
 
 export class ConfigError extends Error {
@@ -49,6 +59,13 @@ const DEFAULTS: Omit<StartConfig, 'clusterKeyFile' | 'id'> = {
   maxKeyBytes: 1024,
   maxValueBytes: 1024 * 1024,
   logLevel: 'info',
+  noJoin: false,
+  aeIntervalMs: undefined,
+  aePartitionsPerRound: undefined,
+  aeBytesPerSec: undefined,
+  transferBytesPerSec: undefined,
+  handoverGraceMs: undefined,
+  hintMaxAgeMs: undefined,
 };
 
 type Kind = 'string' | 'int' | 'list' | 'bool';
@@ -74,6 +91,13 @@ const KEYS: Record<string, [keyof StartConfig, Kind]> = {
   'max-key-bytes': ['maxKeyBytes', 'int'],
   'max-value-bytes': ['maxValueBytes', 'int'],
   'log-level': ['logLevel', 'string'],
+  'no-join': ['noJoin', 'bool'],
+  'ae-interval-ms': ['aeIntervalMs', 'int'],
+  'ae-partitions-per-round': ['aePartitionsPerRound', 'int'],
+  'ae-bytes-per-sec': ['aeBytesPerSec', 'int'],
+  'transfer-bytes-per-sec': ['transferBytesPerSec', 'int'],
+  'handover-grace-ms': ['handoverGraceMs', 'int'],
+  'hint-max-age-ms': ['hintMaxAgeMs', 'int'],
 };
 
 export const START_USAGE = `Usage: shoal start [options]
@@ -94,6 +118,15 @@ export const START_USAGE = `Usage: shoal start [options]
   --sync                   fsync every write batch (survives machine crashes)
   --max-key-bytes N        (default 1024)   --max-value-bytes N (default 1048576)
   --log-level LEVEL        debug, info, warn, error, silent (default info)
+  --no-join                do not join the ring on first start: wait for \`shoal admin join <seed>\`
+
+  Anti-entropy and ownership transfer (defaults from --profile; docs/operations.md):
+  --ae-interval-ms N       time between exchange rounds; 0 turns scheduled exchanges off
+  --ae-partitions-per-round N   partitions repaired per round at most
+  --ae-bytes-per-sec N     bandwidth of anti-entropy exchanges
+  --transfer-bytes-per-sec N    bandwidth of ownership transfers into this node
+  --handover-grace-ms N    forwarding to old replicas after a ring change completes
+  --hint-max-age-ms N      hints older than this are dropped, left to anti-entropy (default 3 h)
 `;
 
 /** Parses `shoal start` arguments; throws ConfigError listing every problem. */
@@ -150,6 +183,14 @@ export function parseStartArgs(argv: string[], readFile: (path: string) => strin
   check(c.id === undefined || /^[A-Za-z0-9._:-]{1,128}$/.test(c.id), `--id must be 1 to 128 letters, digits or . _ : -, got "${c.id}"`);
   check(c.host !== '', '--host must not be empty');
   for (const s of c.seeds) check(/^[^\s]+:\d{1,5}$/.test(s), `--seeds: "${s}" is not host:port`);
+  const nonNegative = (v: number | undefined, flag: string) => check(v === undefined || v >= 0, `--${flag} must not be negative, got ${v}`);
+  const positive = (v: number | undefined, flag: string) => check(v === undefined || v >= 1, `--${flag} must be at least 1, got ${v}`);
+  nonNegative(c.aeIntervalMs, 'ae-interval-ms');
+  nonNegative(c.handoverGraceMs, 'handover-grace-ms');
+  positive(c.aePartitionsPerRound, 'ae-partitions-per-round');
+  positive(c.hintMaxAgeMs, 'hint-max-age-ms');
+  positive(c.aeBytesPerSec, 'ae-bytes-per-sec');
+  positive(c.transferBytesPerSec, 'transfer-bytes-per-sec');
   if (problems.length > 0) throw new ConfigError(problems);
   return c;
 }

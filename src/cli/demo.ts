@@ -21,7 +21,7 @@ interface Proc {
 
 interface Status {
   members: Array<{ id: string; status: string }>;
-  ring: { version: number; nodes: string[]; checksum: string } | null;
+  ring: { version: number; nodes: string[]; checksum: string; pending: unknown } | null;
   hints: { pending: number };
 }
 
@@ -153,7 +153,11 @@ async function converged(procs: Proc[], count: number): Promise<boolean> {
   const all = await Promise.all(procs.map(status));
   if (all.some((s) => s === undefined || s.ring === null)) return false;
   const sums = new Set(all.map((s) => s!.ring!.checksum));
-  return sums.size === 1 && all.every((s) => s!.ring!.nodes.length === count && s!.members.filter((m) => m.status === 'alive').length === count);
+  // Joins are staged ring changes: converged once the last one has completed everywhere.
+  return (
+    sums.size === 1 &&
+    all.every((s) => s!.ring!.nodes.length === count && s!.ring!.pending === null && s!.members.filter((m) => m.status === 'alive').length === count)
+  );
 }
 
 async function memberStatus(p: Proc, id: string): Promise<string | undefined> {

@@ -1,12 +1,13 @@
 #!/usr/bin/env node
 // The `shoal` command.
 import { randomBytes } from 'node:crypto';
-import { runStart } from './start.js';
 
 const USAGE = `Usage: shoal <command> [options]
 
 Commands:
   start       run a node (shoal start --help for its options)
+  admin       join, leave, remove: change the cluster's membership (shoal admin --help)
+  status      a node's view of the cluster, transfers and anti-entropy
   demo        start a local 3-node cluster and run a short demo (what npm start does)
   keygen      print a new random cluster key (hex)
   version     print the version
@@ -16,8 +17,19 @@ Commands:
 async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   switch (cmd) {
-    case 'start':
+    case 'start': {
+      // Loaded on demand, so that the light commands (admin, status) start fast.
+      const { runStart } = await import('./start.js');
       return runStart(rest);
+    }
+    case 'admin': {
+      const { runAdmin } = await import('./admin.js');
+      return runAdmin(rest);
+    }
+    case 'status': {
+      const { runStatus } = await import('./admin.js');
+      return runStatus(rest);
+    }
     case 'demo': {
       const { runDemo } = await import('./demo.js');
       return runDemo(rest);

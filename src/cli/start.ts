@@ -24,6 +24,15 @@ export async function runStart(argv: string[]): Promise<number> {
   }
   const log = createLogger(cfg.logLevel);
   let node: ShoalNode;
+  let departed: () => void = () => undefined;
+  const left = new Promise<void>((resolve) => (departed = resolve));
+  const antiEntropy = {
+    ...(cfg.aeIntervalMs !== undefined ? { intervalMs: cfg.aeIntervalMs } : {}),
+    ...(cfg.aePartitionsPerRound !== undefined ? { partitionsPerRound: cfg.aePartitionsPerRound } : {}),
+    ...(cfg.aeBytesPerSec !== undefined ? { bytesPerSec: cfg.aeBytesPerSec } : {}),
+    ...(cfg.transferBytesPerSec !== undefined ? { transferBytesPerSec: cfg.transferBytesPerSec } : {}),
+    ...(cfg.handoverGraceMs !== undefined ? { handoverGraceMs: cfg.handoverGraceMs } : {}),
+  };
   try {
     node = await ShoalNode.start({
       ...(cfg.id !== undefined ? { id: cfg.id } : {}),
@@ -44,6 +53,10 @@ export async function runStart(argv: string[]): Promise<number> {
       sync: cfg.sync,
       maxKeyBytes: cfg.maxKeyBytes,
       maxValueBytes: cfg.maxValueBytes,
+      join: !cfg.noJoin,
+      ...(cfg.hintMaxAgeMs !== undefined ? { hintMaxAgeMs: cfg.hintMaxAgeMs } : {}),
+      antiEntropy,
+      onLeft: () => departed(),
       log,
     });
   } catch (err) {
@@ -64,6 +77,8 @@ export async function runStart(argv: string[]): Promise<number> {
     };
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
+    // After `shoal admin leave` has moved its partitions away, the node is done.
+    void left.then(() => stop('left the cluster'));
   });
   await node.stop();
   return 0;

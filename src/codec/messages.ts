@@ -141,6 +141,11 @@ export interface RingState {
   partitions: number;
   nodes: string[];
   owners: number[];
+  /** A pending ownership change; empty (or absent when encoding) when none is pending. */
+  nextOwners?: number[];
+  joining?: number[];
+  leaving?: number[];
+  ready?: number[];
 }
 export interface RingReply {
   partitions: number;
@@ -176,6 +181,58 @@ export interface HelloProof {
   proof: Uint8Array;
 }
 
+export interface AeRoots {
+  partitions: number;
+  segments: number;
+  fanout: number;
+  partition: number[];
+  roots: Uint8Array;
+}
+export interface AeRootsReply {
+  differing: number[];
+  unknown: number[];
+}
+export interface AeTree {
+  partitions: number;
+  partition: number;
+  segments: number;
+  fanout: number;
+  root: Uint8Array;
+  transfer: boolean;
+}
+export interface AeTreeReply {
+  equal: boolean;
+  tree: Uint8Array;
+}
+export interface AeKeys {
+  partitions: number;
+  partition: number;
+  segments: number;
+  segmentBits: Uint8Array;
+  after: Uint8Array;
+  maxBytes: number;
+}
+export interface AeKeysReply {
+  keys: Uint8Array[];
+  digests: Uint8Array;
+  more: boolean;
+  last: Uint8Array;
+}
+export interface AeEntry {
+  key: Uint8Array;
+  set?: SiblingSet | null;
+}
+export interface AeSync {
+  partitions: number;
+  partition: number;
+  push: AeEntry[];
+  pull: Uint8Array[];
+}
+export interface AeSyncReply {
+  entries: AeEntry[];
+  answered: number;
+}
+
 /** The bodies an Envelope can carry, by oneof member name. */
 export interface EnvelopeBodies {
   error: WireError;
@@ -197,6 +254,14 @@ export interface EnvelopeBodies {
   ringReply: RingReply;
   ringPush: RingState;
   ringPushReply: RingPushReply;
+  aeRoots: AeRoots;
+  aeRootsReply: AeRootsReply;
+  aeTree: AeTree;
+  aeTreeReply: AeTreeReply;
+  aeKeys: AeKeys;
+  aeKeysReply: AeKeysReply;
+  aeSync: AeSync;
+  aeSyncReply: AeSyncReply;
 }
 export type EnvelopeKind = keyof EnvelopeBodies;
 

@@ -25,17 +25,25 @@ export interface HandoffOptions {
   /** Deliveries in flight per owner. */
   concurrency: number;
   replicaTimeoutMs: number;
+  /**
+   * For an owner that is no longer in the ring (it left, or was removed), where its
+   * hints go instead: a function delivering one hint to the key's current
+   * replicas. Undefined while the owner is still a ring member.
+   */
+  redirect?: (owner: string) => ((key: Buffer, set: SiblingSet) => Promise<void>) | undefined;
 }
 
 export interface HandoffStats {
   delivered: number;
+  /** Hints of departed owners delivered to the key's current replicas instead. */
+  redirected: number;
   failed: number;
   expired: number;
   runs: number;
 }
 
 export class HintedHandoff implements Startable {
-  readonly stats: HandoffStats = { delivered: 0, failed: 0, expired: 0, runs: 0 };
+  readonly stats: HandoffStats = { delivered: 0, redirected: 0, failed: 0, expired: 0, runs: 0 };
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private again = false;
@@ -97,6 +105,9 @@ export class HintedHandoff implements Startable {
   }
 
   private async deliver(owner: string, reachable: boolean): Promise<void> {
+    const elsewhere = this.o.redirect?.(owner);
+    const send = elsewhere ?? ((key: Buffer, set: SiblingSet) => this.o.peers.write(owner, key, set, '', this.o.replicaTimeoutMs));
+    if (elsewhere !== undefined) reachable = true;
     const oldest = this.o.clock.now() - this.o.maxAgeMs;
     const inFlight = new Set<Promise<void>>();
     let broken = false;
@@ -107,10 +118,11 @@ export class HintedHandoff implements Startable {
         continue;
       }
       if (!reachable) continue;
-      const p = this.o.peers.write(owner, h.key, h.set, '', this.o.replicaTimeoutMs).then(
+      const p = send(h.key, h.set).then(
         async () => {
           await this.o.hints.deleteHint(owner, h.key, digest(h.set));
-          this.stats.delivered++;
+          if (elsewhere !== undefined) this.stats.redirected++;
+          else this.stats.delivered++;
         },
         () => {
           this.stats.failed++;

@@ -2,6 +2,7 @@
 // the preference lists computed from it.
 export {
   type Ring,
+  type Transition,
   MAX_PARTITIONS,
   createRing,
   decodeRing,
@@ -15,3 +16,15 @@ export {
 export { type CapacityOf, joinRing, leaveRing, shares } from './claim.js';
 export { type Placement, type PlacementOf, PreferenceLists } from './preference.js';
 export { RingKeeper, type RingKeeperEvents, type RingKeeperOptions, type RingPersistence } from './ring-keeper.js';
+export {
+  type RingRole,
+  changeIsReady,
+  completeChange,
+  currentOf,
+  gainedReplicas,
+  markReady,
+  roleIn,
+  stageJoin,
+  stageLeave,
+  targetOf,
+} from './transition.js';

@@ -1,11 +1,13 @@
 // Holds this node's copy of the ring: adopts newer rings from peers, persists the
-// current one, and adds this node to the ring once it knows one. Ring changes are
-// rare (join, leave, remove), so they travel whole: pushed to every member on
-// change, and exchanged in membership's periodic push-pull as a backstop.
+// current one, applies local changes one at a time, and stages this node's join
+// once it knows a ring (when it wants to be a member). Ring changes are rare (join,
+// leave, remove and the steps of a pending change), so they travel whole: pushed
+// to every member on change, and exchanged in membership's periodic push-pull.
 import { EventEmitter } from 'node:events';
 import type { CapacityOf } from './claim.js';
-import { joinRing, leaveRing } from './claim.js';
+import { leaveRing } from './claim.js';
 import { createRing, decodeRing, encodeRing, isNewer, type Ring } from './ring.js';
+import { stageJoin } from './transition.js';
 
 export interface RingPersistence {
   load(): Promise<Uint8Array | undefined>;
@@ -25,6 +27,12 @@ export interface RingKeeperOptions {
   canFound: boolean;
   /** Sends a changed ring to the other members (best effort). */
   publish(bytes: Uint8Array): void;
+  /**
+   * Whether this node wants to be in the ring: when true (the default) and a ring
+   * it learns lacks it, it stages its own join. False for a node started with
+   * --no-join (until `shoal admin join`) and for one that is leaving.
+   */
+  wantsMembership?: () => boolean;
 }
 
 export interface RingKeeperEvents {
@@ -87,7 +95,30 @@ export class RingKeeper extends EventEmitter<RingKeeperEvents> {
     });
   }
 
-  /** Takes `nodeId` out of the ring (leave, or remove of a node that will not return). */
+  /**
+   * Applies `step` to the current ring, serialised with every other change; adopts
+   * and publishes the result when it differs. Resolves with the ring after the step
+   * (undefined when no ring is known). A step that throws changes nothing.
+   */
+  change(step: (ring: Ring) => Ring): Promise<Ring | undefined> {
+    return this.serial(async () => {
+      const ring = this.current;
+      if (ring === undefined) return undefined;
+      const next = step(ring);
+      if (next !== ring) await this.adopt(next, true);
+      return next;
+    });
+  }
+
+  /** Stages this node's join now if it wants membership and is not in the ring. */
+  join(): Promise<void> {
+    return this.serial(() => this.ensureMember());
+  }
+
+  /**
+   * Takes `nodeId` out of the ring at once, without a staged transfer: for tools
+   * and tests on rings without data. A live cluster uses change(stageLeave).
+   */
   remove(nodeId: string): Promise<Ring> {
     return this.serial(async () => {
       if (this.current === undefined) throw new Error('this node knows no ring yet');
@@ -111,7 +142,8 @@ export class RingKeeper extends EventEmitter<RingKeeperEvents> {
   private async ensureMember(): Promise<void> {
     const ring = this.current;
     if (ring === undefined || ring.nodes.includes(this.o.nodeId)) return;
-    await this.adopt(joinRing(ring, this.o.nodeId, this.o.capacityOf), true);
+    if (this.o.wantsMembership !== undefined && !this.o.wantsMembership()) return;
+    await this.adopt(stageJoin(ring, this.o.nodeId, this.o.capacityOf), true);
   }
 
   private async adopt(ring: Ring, publish: boolean): Promise<void> {

@@ -9,10 +9,31 @@ export interface Ring {
   readonly version: number;
   /** Q, a power of two. */
   readonly partitions: number;
-  /** The ring's members, sorted; a member may own no partition when Q is small. */
+  /**
+   * The ring's members, sorted; a member may own no partition when Q is small.
+   * While a change is pending this includes the joining and the leaving nodes.
+   */
   readonly nodes: readonly string[];
-  /** owners[p] is the node that owns partition p. */
+  /** owners[p] is the node that owns partition p: what reads and writes use. */
   readonly owners: readonly string[];
+  /** A pending ownership change (docs/operations.md), absent when none is pending. */
+  readonly next?: Transition;
+}
+
+/**
+ * A pending change of ownership. Until it completes, requests keep going to the
+ * current owners; nodes gaining a replica receive its data first (and writes are
+ * forwarded to them), and the change completes once every such node is ready.
+ */
+export interface Transition {
+  /** owners[p]: the owner of partition p once the change completes. */
+  readonly owners: readonly string[];
+  /** Nodes being added: members of `nodes` that own nothing until the change completes. */
+  readonly joining: readonly string[];
+  /** Nodes being taken out: they own nothing after the change. */
+  readonly leaving: readonly string[];
+  /** Nodes holding every partition they gain in the change; sorted. */
+  readonly ready: readonly string[];
 }
 
 export const MAX_PARTITIONS = 65536;
@@ -31,12 +52,20 @@ export function createRing(partitions: number, nodeId: string): Ring {
 
 export function toRingState(ring: Ring): RingState {
   const index = new Map(ring.nodes.map((id, i) => [id, i]));
-  return {
+  const at = (id: string) => index.get(id)!;
+  const state: RingState = {
     version: ring.version,
     partitions: ring.partitions,
     nodes: [...ring.nodes],
-    owners: ring.owners.map((id) => index.get(id)!),
+    owners: ring.owners.map(at),
   };
+  if (ring.next !== undefined) {
+    state.nextOwners = ring.next.owners.map(at);
+    state.joining = ring.next.joining.map(at);
+    state.leaving = ring.next.leaving.map(at);
+    state.ready = ring.next.ready.map(at);
+  }
+  return state;
 }
 
 /** Validates a ring from the network; throws RangeError when it is inconsistent. */
@@ -47,12 +76,35 @@ export function fromRingState(s: RingState): Ring {
   for (let i = 1; i < s.nodes.length; i++) {
     if (!(s.nodes[i - 1]! < s.nodes[i]!)) throw new RangeError('ring nodes must be sorted and distinct');
   }
-  const owners = s.owners.map((i) => {
+  const idOf = (i: number) => {
     const id = s.nodes[i];
-    if (id === undefined) throw new RangeError(`ring owner index ${i} is out of range`);
+    if (id === undefined) throw new RangeError(`ring node index ${i} is out of range`);
     return id;
-  });
-  return { version: s.version, partitions: s.partitions, nodes: [...s.nodes], owners };
+  };
+  const owners = s.owners.map(idOf);
+  const nextOwners = s.nextOwners ?? [];
+  if (nextOwners.length === 0) {
+    if ((s.joining?.length ?? 0) + (s.leaving?.length ?? 0) + (s.ready?.length ?? 0) > 0) {
+      throw new RangeError('ring lists joining, leaving or ready nodes without a pending change');
+    }
+    return { version: s.version, partitions: s.partitions, nodes: [...s.nodes], owners };
+  }
+  if (nextOwners.length !== s.partitions) throw new RangeError(`ring has ${nextOwners.length} next owners for ${s.partitions} partitions`);
+  const set = (name: string, xs: number[] | undefined): string[] => {
+    const ids = (xs ?? []).map(idOf);
+    for (let i = 1; i < ids.length; i++) if (!(ids[i - 1]! < ids[i]!)) throw new RangeError(`ring ${name} nodes must be sorted and distinct`);
+    return ids;
+  };
+  const joining = set('joining', s.joining);
+  const leaving = set('leaving', s.leaving);
+  const ready = set('ready', s.ready);
+  if (joining.some((id) => leaving.includes(id))) throw new RangeError('a ring node cannot be both joining and leaving');
+  if (joining.length + leaving.length === 0) throw new RangeError('a pending ring change must add or remove a node');
+  const next = nextOwners.map(idOf);
+  if (owners.some((id) => joining.includes(id))) throw new RangeError('a joining node cannot own a partition yet');
+  if (next.some((id) => leaving.includes(id))) throw new RangeError('a leaving node cannot own a partition after the change');
+  if (s.nodes.length - leaving.length < 1) throw new RangeError('a ring change cannot leave the ring empty');
+  return { version: s.version, partitions: s.partitions, nodes: [...s.nodes], owners, next: { owners: next, joining, leaving, ready } };
 }
 
 export function encodeRing(ring: Ring): Uint8Array {

@@ -13,9 +13,25 @@ import { packageRoot } from '../../src/paths.js';
 export interface NodeStatus {
   id: string;
   members: Array<{ id: string; address: string; status: string; incarnation: number }>;
-  ring: { version: number; nodes: string[]; checksum: string; partitions: number } | null;
-  hints: { pending: number; delivered: number };
+  ring: {
+    version: number;
+    nodes: string[];
+    checksum: string;
+    partitions: number;
+    owned: number;
+    role: string;
+    pending: null | { joining: string[]; leaving: string[]; ready: string[]; waitingFor: string[]; replicaMoves: number };
+  } | null;
+  hints: { pending: number; delivered: number; expired: number; redirected: number };
   coordinator: Record<string, number>;
+  antiEntropy: { rounds: number; rootsDiffering: number; keysPushed: number; keysPulled: number; trees: { held: number; ready: number } };
+  transfer: { state: string; partitions: number; partitionsDone: number; keysReceived: number; retries: number; forwarded: number; graceLeftMs: number; dropped: { partitions: number; keys: number } };
+}
+
+export interface PartitionReport {
+  id: string;
+  ringVersion: number;
+  partitions: Array<{ partition: number; held: boolean; keys: number | null; root: string | null; hasData: boolean }>;
 }
 
 export interface ClusterNode {
@@ -25,6 +41,12 @@ export interface ClusterNode {
   dataDir: string;
   child: ChildProcess | undefined;
   stderr: string[];
+  /** Extra `shoal start` arguments for this node only. */
+  args?: string[];
+  /** Started without seeds (with --no-join it waits for `shoal admin join`). */
+  noSeeds?: boolean;
+  /** Left or removed from the cluster: no longer counted as a ring member. */
+  gone?: boolean;
 }
 
 export interface ClusterOptions {
@@ -34,6 +56,11 @@ export interface ClusterOptions {
   w?: number;
   partitions?: number;
   extraArgs?: string[];
+  /**
+   * Run scheduled anti-entropy (default false: the nodes get --ae-interval-ms 0,
+   * so tests of read repair and hinted handoff see those mechanisms alone).
+   */
+  antiEntropy?: boolean;
 }
 
 /** Asks the OS for a free TCP port (for HTTP, which has no "pick one" setting). */
@@ -100,11 +127,12 @@ export class ProcessCluster {
     args.push('--cluster-key-file', this.keyFile, '--profile', 'fast', '--log-level', 'warn');
     args.push('--n', String(o.n ?? 3), '--r', String(o.r ?? 2), '--w', String(o.w ?? 2), '--partitions', String(o.partitions ?? 64));
     const first = this.nodes[0]!;
-    if (node !== first || first.port !== 0) {
+    if (!node.noSeeds && (node !== first || first.port !== 0)) {
       const seeds = this.nodes.filter((x) => x !== node && x.port !== 0).map((x) => `127.0.0.1:${x.port}`);
       if (seeds.length > 0) args.push('--seeds', seeds.join(','));
     }
-    args.push(...(o.extraArgs ?? []));
+    if (!o.antiEntropy) args.push('--ae-interval-ms', '0');
+    args.push(...(o.extraArgs ?? []), ...(node.args ?? []));
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     node.child = child;
     node.stderr = [];
@@ -133,8 +161,9 @@ export class ProcessCluster {
     return this.nodes.filter((n) => n.child !== undefined && n.child.exitCode === null && n.child.signalCode === null);
   }
 
-  /** Every running node sees every node alive and holds one ring with all of them. */
+  /** Every running node sees every node alive and holds one ring with all of them, no change pending. */
   async waitConverged(timeoutMs = 60_000): Promise<void> {
+    const members = this.nodes.filter((n) => !n.gone).length;
     await waitFor(
       'the cluster to converge',
       async () => {
@@ -142,12 +171,41 @@ export class ProcessCluster {
         const sums = new Set(all.map((s) => s.ring?.checksum));
         return (
           sums.size === 1 &&
-          all.every((s) => s.ring !== null && s.ring.nodes.length === this.nodes.length) &&
+          all.every((s) => s.ring !== null && s.ring.nodes.length === members && s.ring.pending === null) &&
           all.every((s) => s.members.filter((m) => m.status === 'alive').length === this.running().length)
         );
       },
       timeoutMs,
     );
+  }
+
+  /** Adds a node (not yet started) with the next id; launch() starts it. */
+  addNode(o: { args?: string[]; noSeeds?: boolean } = {}): Promise<ClusterNode> {
+    return freePort().then((httpPort) => {
+      const i = this.nodes.length + 1;
+      const node: ClusterNode = { id: `n${i}`, port: 0, httpPort, dataDir: join(this.dir, `n${i}`), child: undefined, stderr: [], ...o };
+      this.nodes.push(node);
+      return node;
+    });
+  }
+
+  /** Runs the `shoal` CLI (e.g. ['admin', 'join', seed]) against a node's HTTP API. */
+  async cli(node: ClusterNode, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+    const child = spawn(process.execPath, [join(packageRoot(), 'dist/src/cli/main.js'), ...args, '--http', `127.0.0.1:${node.httpPort}`], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    const code = await new Promise<number>((resolve) => child.once('exit', (c) => resolve(c ?? 1)));
+    return { code, stdout, stderr };
+  }
+
+  /** GET /admin/partitions of a node. */
+  async partitions(node: ClusterNode): Promise<PartitionReport> {
+    const res = await fetch(`http://127.0.0.1:${node.httpPort}/admin/partitions`, { signal: AbortSignal.timeout(10_000) });
+    return (await res.json()) as PartitionReport;
   }
 
   async client(): Promise<Client> {

@@ -1,0 +1,89 @@
+// Writes during an ownership change. The coordinator writes to the current
+// replicas; this wrapper of the local replica additionally forwards every version
+// it commits for a partition that is changing hands to the nodes on the other side
+// of the change (gaining replicas while it is pending, the old replicas for a grace
+// period after it completes), before the write is acknowledged. So whichever ring
+// a coordinator used, every replica of either ring ends up with an acknowledged
+// write. A target that cannot be reached gets a hint instead.
+import type { SiblingSet } from '../codec/index.js';
+
+/** The storage operations the coordinator uses (the structure of its LocalReplica port). */
+export interface ReplicaStore {
+  /** `staged` (if the store supports it) sees the new state before the commit; it passes through. */
+  put(key: Buffer, value: Buffer, options: { context?: Uint8Array; ttlMs?: number; staged?: (set: SiblingSet) => void }): Promise<SiblingSet>;
+  delete(key: Buffer, options: { context?: Uint8Array; staged?: (set: SiblingSet) => void }): Promise<SiblingSet>;
+  getSet(key: Buffer): Promise<SiblingSet | undefined>;
+  merge(key: Buffer, set: SiblingSet): Promise<SiblingSet | undefined>;
+  putHint(owner: string, key: Buffer, set: SiblingSet): Promise<unknown>;
+  getHint(owner: string, key: Buffer): Promise<SiblingSet | undefined>;
+}
+
+export interface ForwardingOptions {
+  /** The nodes a committed version of key must also reach now; empty when its partition is not changing hands. */
+  targets(key: Buffer): readonly string[];
+  /** Sends the version to a target (merged there without forwarding further). */
+  send(nodeId: string, key: Buffer, set: SiblingSet): Promise<void>;
+}
+
+export interface ForwardingStats {
+  forwarded: number;
+  /** Forwards that failed and were kept as hints for the target. */
+  hinted: number;
+}
+
+export class ForwardingReplica implements ReplicaStore {
+  readonly stats: ForwardingStats = { forwarded: 0, hinted: 0 };
+
+  constructor(
+    private readonly store: ReplicaStore,
+    private readonly o: ForwardingOptions,
+  ) {}
+
+  async put(key: Buffer, value: Buffer, options: { context?: Uint8Array; ttlMs?: number; staged?: (set: SiblingSet) => void }): Promise<SiblingSet> {
+    const set = await this.store.put(key, value, options);
+    await this.forward(key, set);
+    return set;
+  }
+
+  async delete(key: Buffer, options: { context?: Uint8Array; staged?: (set: SiblingSet) => void }): Promise<SiblingSet> {
+    const set = await this.store.delete(key, options);
+    await this.forward(key, set);
+    return set;
+  }
+
+  async merge(key: Buffer, set: SiblingSet): Promise<SiblingSet | undefined> {
+    const out = await this.store.merge(key, set);
+    if (out !== undefined) await this.forward(key, out);
+    return out;
+  }
+
+  getSet(key: Buffer): Promise<SiblingSet | undefined> {
+    return this.store.getSet(key);
+  }
+
+  putHint(owner: string, key: Buffer, set: SiblingSet): Promise<unknown> {
+    return this.store.putHint(owner, key, set);
+  }
+
+  getHint(owner: string, key: Buffer): Promise<SiblingSet | undefined> {
+    return this.store.getHint(owner, key);
+  }
+
+  private async forward(key: Buffer, set: SiblingSet): Promise<void> {
+    const targets = this.o.targets(key);
+    if (targets.length === 0) return;
+    await Promise.all(
+      targets.map((id) =>
+        this.o.send(id, key, set).then(
+          () => {
+            this.stats.forwarded++;
+          },
+          async () => {
+            this.stats.hinted++;
+            await this.store.putHint(id, key, set);
+          },
+        ),
+      ),
+    );
+  }
+}

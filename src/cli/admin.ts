@@ -1,0 +1,230 @@
+// `shoal admin join|leave|remove` and `shoal status`: talk to one node over its
+// HTTP API (POST /admin/*, GET /status). Exit codes: 0 done, 1 the node refused
+// or could not be reached, 2 bad usage.
+import { parseArgs } from 'node:util';
+
+export const ADMIN_USAGE = `Usage:
+  shoal admin join <seed-host:port>   a node started with --no-join joins the cluster of <seed>
+  shoal admin leave [id]              this node (or node <id>) hands its partitions over and leaves
+  shoal admin remove <id>             take out a dead node that will never return
+  shoal status                        the node's view: members, ring, transfers, anti-entropy
+
+Options:
+  --http HOST:PORT   the node's HTTP API (default 127.0.0.1:7480)
+  --wait             admin: wait until the ring change has completed, printing progress
+  --timeout-ms N     with --wait, give up after N ms (default 600000)
+  --json             status: print the raw JSON
+`;
+
+interface Status {
+  id: string;
+  address: string;
+  members: Array<{ id: string; address: string; status: string; ring?: string }>;
+  ring: null | {
+    version: number;
+    partitions: number;
+    nodes: string[];
+    owned: number;
+    role: string;
+    pending: null | { joining: string[]; leaving: string[]; ready: string[]; waitingFor: string[]; replicaMoves: number };
+  };
+  hints: { pending: number };
+  antiEntropy?: { rounds: number; rootsCompared: number; rootsDiffering: number; keysPushed: number; keysPulled: number; bytesSent: number; bytesReceived: number; trees: { held: number; ready: number } };
+  transfer?: { state: string; partitions: number; partitionsDone: number; keysReceived: number; bytesReceived: number; intent: string; forwarded: number; graceLeftMs: number; dropped: { partitions: number; keys: number } };
+}
+
+type Out = (line: string) => void;
+
+export async function runAdmin(argv: string[], out: Out = (l) => process.stdout.write(l + '\n'), err: Out = (l) => process.stderr.write(l + '\n')): Promise<number> {
+  const parsed = parse(argv, err);
+  if (parsed === undefined) return 2;
+  const { action, arg, base, wait, timeoutMs } = parsed;
+  if (action === 'help') {
+    out(ADMIN_USAGE);
+    return 0;
+  }
+  const body = action === 'join' ? { seed: arg } : { id: arg };
+  if ((action === 'join' || action === 'remove') && arg === undefined) {
+    err(`shoal admin ${action}: missing ${action === 'join' ? '<seed-host:port>' : '<id>'}\n\n${ADMIN_USAGE}`);
+    return 2;
+  }
+  let before: Status;
+  try {
+    before = await getJson<Status>(`${base}/status`);
+    await call(`${base}/admin/${action}`, body);
+  } catch (e) {
+    err(`shoal admin ${action}: ${(e as Error).message}`);
+    return 1;
+  }
+  const target = action === 'join' ? before.id : (arg ?? before.id);
+  out(`shoal admin ${action}: ${action === 'join' ? `${target} joins through ${arg}` : `${target} ${action === 'leave' ? 'leaves' : 'is removed'}`}; the change is staged`);
+  if (!wait) return 0;
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  for (;;) {
+    let st: Status | undefined;
+    try {
+      st = await getJson<Status>(`${base}/status`);
+    } catch {
+      // a leaving node stops serving when it is done
+      if (action === 'leave' && target === before.id) {
+        out('done: the node has left');
+        return 0;
+      }
+    }
+    if (st !== undefined) {
+      const ring = st.ring;
+      const inRing = ring?.nodes.includes(target) ?? false;
+      const finished = ring !== null && ring.pending === null && (action === 'join' ? inRing : !inRing);
+      const line = progressLine(st);
+      if (line !== last) out(line);
+      last = line;
+      if (finished) {
+        out(`done: ring v${ring.version}, ${ring.nodes.length} nodes`);
+        return 0;
+      }
+    }
+    if (Date.now() > deadline) {
+      err(`shoal admin ${action}: still not done after ${timeoutMs} ms`);
+      return 1;
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+export async function runStatus(argv: string[], out: Out = (l) => process.stdout.write(l + '\n'), err: Out = (l) => process.stderr.write(l + '\n')): Promise<number> {
+  let values: { http?: string; json?: boolean; help?: boolean };
+  try {
+    values = parseArgs({ args: argv, options: { http: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, strict: true }).values;
+  } catch (e) {
+    err(`shoal status: ${(e as Error).message}\n\n${ADMIN_USAGE}`);
+    return 2;
+  }
+  if (values.help) {
+    out(ADMIN_USAGE);
+    return 0;
+  }
+  const base = baseUrl(values.http);
+  if (base === undefined) {
+    err('shoal status: --http must be HOST:PORT');
+    return 2;
+  }
+  let st: Status;
+  try {
+    st = await getJson<Status>(`${base}/status`);
+  } catch (e) {
+    err(`shoal status: ${(e as Error).message}`);
+    return 1;
+  }
+  if (values.json) {
+    out(JSON.stringify(st, null, 2));
+    return 0;
+  }
+  for (const line of describe(st)) out(line);
+  return 0;
+}
+
+/** A human summary of a node's status. */
+export function describe(st: Status): string[] {
+  const lines: string[] = [];
+  const ring = st.ring;
+  lines.push(
+    ring
+      ? `node ${st.id} (${st.address}): ring v${ring.version}, ${ring.partitions} partitions, owns ${ring.owned}, ${ring.role}`
+      : `node ${st.id} (${st.address}): no ring known yet`,
+  );
+  lines.push('members:');
+  for (const m of st.members) lines.push(`  ${m.id.padEnd(16)} ${m.status.padEnd(8)} ${(m.ring ?? '').padEnd(8)} ${m.address}`);
+  lines.push(progressLine(st));
+  const ae = st.antiEntropy;
+  if (ae) {
+    lines.push(
+      `anti-entropy: ${ae.trees.ready}/${ae.trees.held} trees ready, ${ae.rounds} rounds, ${ae.rootsCompared} roots compared (${ae.rootsDiffering} differing), ` +
+        `${ae.keysPushed} keys pushed, ${ae.keysPulled} pulled, ${mb(ae.bytesSent + ae.bytesReceived)} shipped`,
+    );
+  }
+  lines.push(`hints: ${st.hints.pending} pending`);
+  return lines;
+}
+
+function progressLine(st: Status): string {
+  const p = st.ring?.pending;
+  const t = st.transfer;
+  const parts: string[] = [];
+  if (p) {
+    const what = [p.joining.length ? `joining ${p.joining.join(', ')}` : '', p.leaving.length ? `leaving ${p.leaving.join(', ')}` : ''].filter(Boolean).join('; ');
+    parts.push(`change pending (${what}): ${p.replicaMoves} replica moves, waiting for ${p.waitingFor.length ? p.waitingFor.join(', ') : 'completion'}`);
+  } else {
+    parts.push('no change pending');
+  }
+  if (t && t.partitions > 0) parts.push(`this node received ${t.partitionsDone}/${t.partitions} partitions (${t.keysReceived} keys, ${mb(t.bytesReceived)})`);
+  if (t && t.graceLeftMs > 0) parts.push(`forwarding to old replicas for ${Math.ceil(t.graceLeftMs / 1000)} s more`);
+  if (t && t.dropped.partitions > 0) parts.push(`dropped ${t.dropped.partitions} partitions no longer replicated (${t.dropped.keys} keys)`);
+  return parts.join('; ');
+}
+
+function mb(bytes: number): string {
+  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+}
+
+function parse(
+  argv: string[],
+  err: Out,
+): { action: 'join' | 'leave' | 'remove' | 'help'; arg: string | undefined; base: string; wait: boolean; timeoutMs: number } | undefined {
+  let parsed: { values: { http?: string; wait?: boolean; 'timeout-ms'?: string; help?: boolean }; positionals: string[] };
+  try {
+    parsed = parseArgs({
+      args: argv,
+      options: { http: { type: 'string' }, wait: { type: 'boolean' }, 'timeout-ms': { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      allowPositionals: true,
+      strict: true,
+    });
+  } catch (e) {
+    err(`shoal admin: ${(e as Error).message}\n\n${ADMIN_USAGE}`);
+    return undefined;
+  }
+  const [action, arg, extra] = parsed.positionals;
+  if (parsed.values.help || action === undefined || action === 'help') return { action: 'help', arg: undefined, base: '', wait: false, timeoutMs: 0 };
+  if (action !== 'join' && action !== 'leave' && action !== 'remove') {
+    err(`shoal admin: unknown action "${action}"\n\n${ADMIN_USAGE}`);
+    return undefined;
+  }
+  if (extra !== undefined) {
+    err(`shoal admin: unexpected argument "${extra}"`);
+    return undefined;
+  }
+  const base = baseUrl(parsed.values.http);
+  const timeoutMs = Number(parsed.values['timeout-ms'] ?? 600_000);
+  if (base === undefined || !Number.isSafeInteger(timeoutMs) || timeoutMs <= 0) {
+    err('shoal admin: --http must be HOST:PORT and --timeout-ms a positive whole number');
+    return undefined;
+  }
+  return { action, arg, base, wait: parsed.values.wait === true, timeoutMs };
+}
+
+function baseUrl(http: string | undefined): string | undefined {
+  const hp = http ?? '127.0.0.1:7480';
+  return /^[^\s/:]+:\d{1,5}$/.test(hp) ? `http://${hp}` : undefined;
+}
+
+async function getJson<T>(url: string): Promise<T> {
+  const res = await fetch(url, { signal: AbortSignal.timeout(10_000) }).catch((e: unknown) => {
+    throw new Error(`cannot reach ${url}: ${(e as Error).message}`);
+  });
+  if (!res.ok) throw new Error(`${url} answered ${res.status}`);
+  return (await res.json()) as T;
+}
+
+async function call(url: string, body: unknown): Promise<unknown> {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+    signal: AbortSignal.timeout(30_000),
+  }).catch((e: unknown) => {
+    throw new Error(`cannot reach ${url}: ${(e as Error).message}`);
+  });
+  const json = (await res.json().catch(() => ({}))) as { error?: { code: string; message: string } };
+  if (!res.ok) throw new Error(json.error ? `${json.error.message} (${json.error.code})` : `${url} answered ${res.status}`);
+  return json;
+}
