@@ -469,6 +469,12 @@ export class ShoalNode {
         handoff.kick();
       });
       await membership.start();
+      // A new cluster whose nodes all list the same seeds is founded by the first seed
+      // (its address exactly as it advertises itself), once its first join round has
+      // found no member that knows a ring.
+      if (ring.ring === undefined && o.join !== false && o.seeds[0] === `${o.host}:${rpc.port}`) {
+        if (await ring.found()) log.info('founded a new ring as the first seed');
+      }
       node.started.push(membership);
       if (http) membership.update({ httpPort: http.port });
       handover.refresh();

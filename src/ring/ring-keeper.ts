@@ -74,6 +74,19 @@ export class RingKeeper extends EventEmitter<RingKeeperEvents> {
     });
   }
 
+  /**
+   * Founds a ring (version 1, this node owning everything) if this node still knows
+   * none; resolves true when it did. For the designated founder of a new cluster
+   * after its first join round found nobody with a ring.
+   */
+  found(): Promise<boolean> {
+    return this.serial(async () => {
+      if (this.current !== undefined) return false;
+      await this.adopt(createRing(this.o.partitions, this.o.nodeId), true);
+      return true;
+    });
+  }
+
   /** Offers a ring from a peer (bytes from the network). Returns true if adopted. */
   offer(bytes: Uint8Array): Promise<boolean> {
     return this.serial(async () => {
