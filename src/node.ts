@@ -16,10 +16,10 @@ import {
   resolveAntiEntropy,
 } from './antientropy/index.js';
 import { HttpApi } from './api/index.js';
-import type { Member, PushPull, RingState, SiblingSet } from './codec/index.js';
-import { MemberStatus, RingStateCodec, RingStatus } from './codec/index.js';
+import type { Member, SiblingSet } from './codec/index.js';
+import { MemberStatus, RingStatus } from './codec/index.js';
 import { Coordinator, HintedHandoff, PeerReplicas, type ClusterView } from './coordinator/index.js';
-import { BadRequestError, UnavailableError, UnknownMessageError } from './errors.js';
+import { BadRequestError, UnavailableError } from './errors.js';
 import { type Logger, silentLogger } from './log.js';
 import { Membership, type MembershipConfig, type PushPullChannel } from './membership/index.js';
 import { native } from './native.js';
@@ -27,15 +27,13 @@ import {
   PreferenceLists,
   RingKeeper,
   decodeRing,
-  ownership,
-  ringChecksum,
-  roleIn,
   toRingState,
 } from './ring/index.js';
 import { Store } from './storage/index.js';
 import { type Clock, type Startable, systemClock } from './time.js';
-import { type Body, type FaultFilter, type Keyring, type PeerInfo, RpcPeers, RpcServer, UdpTransport } from './transport/index.js';
-import { checkSiblingSet } from './version/index.js';
+import { type FaultFilter, type Keyring, RpcPeers, RpcServer, UdpTransport } from './transport/index.js';
+import { handleRequest, offerRing, withRing } from './node-rpc.js';
+import { nodeMetrics, nodeStatus, partitionReport, statusName } from './node-report.js';
 
 export interface NodeOptions {
   /** Stable node id; default: the one stored in the data folder, else a new one. */
@@ -101,7 +99,7 @@ export class ShoalNode {
   readonly handover: Handover;
   readonly forwarding: ForwardingReplica;
   readonly drop: PartitionDrop;
-  private readonly responder: ExchangeResponder;
+  readonly responder: ExchangeResponder;
   readonly rpc: RpcServer;
   readonly peers: RpcPeers;
   readonly udp: UdpTransport;
@@ -194,7 +192,7 @@ export class ShoalNode {
         nodeId: id,
         handler: (req, peer) => {
           if (ref.node === undefined) throw new UnavailableError('the node is starting');
-          return ref.node.handle(req, peer);
+          return handleRequest(ref.node, req, peer);
         },
       });
       await rpc.start();
@@ -535,75 +533,19 @@ export class ShoalNode {
     return this.placementCache;
   }
 
+  /** JSON for GET /status. */
   status(): object {
-    const ring = this.ring.ring;
-    const handover = this.handover.status();
-    return {
-      id: this.id,
-      address: this.address,
-      members: this.membership.members().map((m) => ({
-        id: m.id,
-        address: `${m.host}:${m.port}`,
-        status: statusName(m.status),
-        ring: m.status === MemberStatus.LEFT ? 'left' : roleIn(ring, m.id),
-        incarnation: m.incarnation,
-        dc: m.dc,
-        rack: m.rack,
-        httpPort: m.httpPort,
-      })),
-      membershipChecksum: this.membership.checksum(),
-      ring: ring
-        ? {
-            version: ring.version,
-            partitions: ring.partitions,
-            checksum: ringChecksum(ring).toString(16).padStart(16, '0'),
-            nodes: ring.nodes,
-            owned: ownership(ring).get(this.id) ?? 0,
-            role: handover.role,
-            pending: handover.pending,
-          }
-        : null,
-      hints: { pending: this.store.hintCount(), ...this.handoff.stats },
-      coordinator: this.coordinator.stats,
-      storage: this.store.stats,
-      antiEntropy: {
-        trees: { ...this.trees.stats },
-        ...this.antiEntropy.stats,
-        served: this.responder.stats,
-      },
-      transfer: {
-        ...this.transfer.stats,
-        intent: handover.intent,
-        departures: handover.departures,
-        forwarded: this.forwarding.stats.forwarded,
-        forwardsHinted: this.forwarding.stats.hinted,
-        graceLeftMs: handover.graceLeftMs,
-        dropped: handover.dropped,
-      },
-    };
+    return nodeStatus(this);
   }
 
-  /**
-   * Per partition: whether this node replicates it (holds a tree), the keys and
-   * root of its tree, and whether the store holds any of its data. For checks
-   * that each node holds exactly its partitions and that replicas agree.
-   */
-  async partitionReport(): Promise<object> {
-    const ring = this.ring.ring;
-    if (ring === undefined) throw new UnavailableError('this node has not learned the ring yet');
-    const held = this.handover.held();
-    const out: Array<{ partition: number; held: boolean; keys: number | null; root: string | null; hasData: boolean }> = [];
-    for (let p = 0; p < ring.partitions; p++) {
-      const tree = this.trees.tree(p);
-      out.push({
-        partition: p,
-        held: held.has(p),
-        keys: tree ? this.trees.keyCount(p) : null,
-        root: tree ? tree.root().toString(16).padStart(16, '0') : null,
-        hasData: tree ? this.trees.keyCount(p) > 0 : await this.drop.holds(p, ring.partitions),
-      });
-    }
-    return { id: this.id, ringVersion: ring.version, partitions: out };
+  /** Per partition: held here, key count, Merkle root, data on disk (GET /admin/partitions). */
+  partitionReport(): Promise<object> {
+    return partitionReport(this);
+  }
+
+  /** Prometheus text for GET /metrics. */
+  metrics(): string {
+    return nodeMetrics(this);
   }
 
   /** `shoal admin join <seed>`: contact the cluster through `seed` and join its ring. */
@@ -628,51 +570,6 @@ export class ShoalNode {
     return this.handover.status();
   }
 
-  metrics(): string {
-    const lines: string[] = [];
-    const put = (name: string, value: number, help: string) => {
-      lines.push(`# HELP shoal_${name} ${help}`, `# TYPE shoal_${name} counter`, `shoal_${name} ${value}`);
-    };
-    const c = this.coordinator.stats;
-    put('gets_total', c.gets, 'get requests coordinated');
-    put('puts_total', c.puts, 'put requests coordinated');
-    put('deletes_total', c.deletes, 'delete requests coordinated');
-    put('forwarded_total', c.forwarded, 'writes forwarded to a replica of the key');
-    put('fallback_writes_total', c.fallbackWrites, 'writes sent to a fallback with a hint');
-    put('read_repairs_total', c.readRepairs, 'replicas repaired after a read');
-    put('quorum_failures_total', c.quorumFailures, 'requests that could not reach R or W replicas');
-    put('timeouts_total', c.timeouts, 'requests past their deadline');
-    put('hints_delivered_total', this.handoff.stats.delivered, 'hints delivered to their owner');
-    put('hints_expired_total', this.handoff.stats.expired, 'hints dropped past their maximum age');
-    lines.push('# TYPE shoal_hints_pending gauge', `shoal_hints_pending ${this.store.hintCount()}`);
-    const m = this.membership.stats();
-    put('gossip_dropped_unauthenticated_total', m.droppedUnauthenticated, 'datagrams no key opened');
-    put('gossip_dropped_malformed_total', m.droppedMalformed, 'datagrams that did not decode');
-    const r = this.rpc.stats();
-    put('rpc_unauthorized_total', r.errors.unauthorized, 'connections closed for a failed or missing handshake');
-    put('rpc_malformed_total', r.errors.malformed, 'connections closed for a frame that did not decode');
-    put('rpc_oversize_total', r.errors.oversize, 'connections closed for a frame over the limit');
-    put('rpc_unknown_message_total', r.errors.unknownMessage, 'requests of a kind this node does not know');
-    const ae = this.antiEntropy.stats;
-    put('ae_rounds_total', ae.rounds, 'anti-entropy rounds started');
-    put('ae_roots_compared_total', ae.rootsCompared, 'partition roots compared with a replica');
-    put('ae_roots_differing_total', ae.rootsDiffering, 'partition roots found different');
-    put('ae_exchanges_total', ae.exchanges, 'partition exchanges run');
-    put('ae_keys_pushed_total', ae.keysPushed, 'keys shipped to replicas by anti-entropy');
-    put('ae_keys_pulled_total', ae.keysPulled, 'keys fetched from replicas by anti-entropy');
-    put('ae_bytes_sent_total', ae.bytesSent, 'bytes sent by anti-entropy exchanges');
-    put('ae_bytes_received_total', ae.bytesReceived, 'bytes received by anti-entropy exchanges');
-    put('ae_throttled_ms_total', Math.round(ae.throttledMs), 'milliseconds exchanges waited for the byte budget');
-    put('ae_errors_total', ae.errors, 'failed anti-entropy requests');
-    put('ae_tree_builds_total', this.trees.stats.builds, 'Merkle trees built from disk');
-    const t = this.transfer.stats;
-    put('transfer_keys_received_total', t.keysReceived, 'keys received by ownership transfer');
-    put('transfer_bytes_received_total', t.bytesReceived, 'bytes received by ownership transfer');
-    put('transfer_forwarded_total', this.forwarding.stats.forwarded, 'writes forwarded across a ring change');
-    lines.push('# TYPE shoal_transfer_partitions_pending gauge', `shoal_transfer_partitions_pending ${t.partitions - t.partitionsDone}`);
-    return lines.join('\n') + '\n';
-  }
-
   /** Sends a changed ring to every member that is up (best effort; push-pull heals the rest). */
   private publishRing(bytes: Uint8Array): void {
     const state = toRingState(decodeRing(bytes));
@@ -680,72 +577,6 @@ export class ShoalNode {
       if (m.id === this.id || m.status !== MemberStatus.ALIVE) continue;
       this.peers.request(m.host, m.port, { kind: 'ringPush', value: state }, { timeoutMs: 2000 }).catch(() => undefined);
     }
-  }
-
-  private async handle(req: Body, peer: PeerInfo): Promise<Body> {
-    switch (req.kind) {
-      case 'clientGet': {
-        const out = await this.coordinator.get(Buffer.from(req.value.key), { r: req.value.r });
-        return { kind: 'clientGetReply', value: out };
-      }
-      case 'clientPut': {
-        const v = req.value;
-        const out = await this.coordinator.put(Buffer.from(v.key), Buffer.from(v.value), {
-          context: v.context,
-          ttlMs: v.ttlMs,
-          w: v.w,
-          forwarded: v.forwarded,
-        });
-        return { kind: 'clientPutReply', value: out };
-      }
-      case 'clientDelete': {
-        const v = req.value;
-        await this.coordinator.delete(Buffer.from(v.key), { context: v.context, w: v.w, forwarded: v.forwarded });
-        return { kind: 'clientDeleteReply', value: {} };
-      }
-      case 'replicaWrite': {
-        const v = req.value;
-        const set = checkSiblingSet(v.set, this.store.maxValueBytes);
-        await this.coordinator.replicaWrite(checkedKey(v.key, this.store.maxKeyBytes), set, v.hintFor);
-        return { kind: 'replicaWriteReply', value: {} };
-      }
-      case 'replicaRead': {
-        const set = await this.coordinator.replicaRead(checkedKey(req.value.key, this.store.maxKeyBytes), req.value.readFor);
-        return { kind: 'replicaReadReply', value: { found: set !== undefined, set: set ?? null } };
-      }
-      case 'ringRequest':
-        return { kind: 'ringReply', value: this.ringReply() };
-      case 'ringPush':
-        await offerRing(this.ring, req.value);
-        return { kind: 'ringPushReply', value: {} };
-      case 'pushPull': {
-        await offerRing(this.ring, req.value.ring);
-        const mine = this.membership.handlePushPull(req.value);
-        return { kind: 'pushPullReply', value: withRing(mine, this.ring) };
-      }
-      case 'aeRoots':
-        return { kind: 'aeRootsReply', value: this.responder.roots(req.value) };
-      case 'aeTree':
-        return { kind: 'aeTreeReply', value: this.responder.tree(req.value, peer.nodeId) };
-      case 'aeKeys':
-        return { kind: 'aeKeysReply', value: await this.responder.keys(req.value) };
-      case 'aeSync':
-        return { kind: 'aeSyncReply', value: await this.responder.sync(req.value) };
-      default:
-        throw new UnknownMessageError(`a node does not serve ${req.kind} requests`);
-    }
-  }
-
-  private ringReply() {
-    const ring = this.ring.ring;
-    return {
-      partitions: ring?.partitions ?? 0,
-      checksum: ring ? u64be(ringChecksum(ring)) : Buffer.alloc(0),
-      members: this.membership.members(),
-      owners: [],
-      n: this.coordinator.n,
-      ring: ring ? toRingState(ring) : null,
-    };
   }
 }
 
@@ -757,30 +588,4 @@ async function nodeIdOf(store: Store, wanted: string | undefined): Promise<strin
   const id = wanted ?? stored ?? `node-${randomBytes(4).toString('hex')}`;
   if (stored === undefined) await store.putMeta(META_NODE_ID, Buffer.from(id, 'utf8'));
   return id;
-}
-
-function withRing(state: PushPull, keeper: RingKeeper): PushPull {
-  const ring = keeper.ring;
-  return ring ? { ...state, ring: toRingState(ring) } : state;
-}
-
-/** Offers a ring from a peer to the keeper, which validates it and keeps the newer. */
-async function offerRing(keeper: RingKeeper, state: RingState | null | undefined): Promise<void> {
-  if (state === undefined || state === null || state.partitions === 0) return;
-  await keeper.offer(RingStateCodec.encode(state));
-}
-
-function checkedKey(key: Uint8Array, max: number): Buffer {
-  if (key.length === 0 || key.length > max) throw new BadRequestError(`key must be 1 to ${max} bytes`);
-  return Buffer.from(key);
-}
-
-function u64be(x: bigint): Buffer {
-  const b = Buffer.alloc(8);
-  b.writeBigUInt64BE(x);
-  return b;
-}
-
-function statusName(s: MemberStatus): string {
-  return ['alive', 'suspect', 'dead', 'left'][s] ?? 'unknown';
 }

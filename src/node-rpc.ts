@@ -1,0 +1,97 @@
+// The node's side of the RPC protocol: each request kind goes to the part that
+// serves it. Input from the network is checked here before it reaches a part.
+import type { PushPull, RingState } from './codec/index.js';
+import { RingStateCodec } from './codec/index.js';
+import { BadRequestError, UnknownMessageError } from './errors.js';
+import type { ShoalNode } from './node.js';
+import { type RingKeeper, ringChecksum, toRingState } from './ring/index.js';
+import type { Body, PeerInfo } from './transport/index.js';
+import { checkSiblingSet } from './version/index.js';
+
+export async function handleRequest(node: ShoalNode, req: Body, peer: PeerInfo): Promise<Body> {
+  switch (req.kind) {
+    case 'clientGet': {
+      const out = await node.coordinator.get(Buffer.from(req.value.key), { r: req.value.r });
+      return { kind: 'clientGetReply', value: out };
+    }
+    case 'clientPut': {
+      const v = req.value;
+      const out = await node.coordinator.put(Buffer.from(v.key), Buffer.from(v.value), {
+        context: v.context,
+        ttlMs: v.ttlMs,
+        w: v.w,
+        forwarded: v.forwarded,
+      });
+      return { kind: 'clientPutReply', value: out };
+    }
+    case 'clientDelete': {
+      const v = req.value;
+      await node.coordinator.delete(Buffer.from(v.key), { context: v.context, w: v.w, forwarded: v.forwarded });
+      return { kind: 'clientDeleteReply', value: {} };
+    }
+    case 'replicaWrite': {
+      const v = req.value;
+      const set = checkSiblingSet(v.set, node.store.maxValueBytes);
+      await node.coordinator.replicaWrite(checkedKey(v.key, node.store.maxKeyBytes), set, v.hintFor);
+      return { kind: 'replicaWriteReply', value: {} };
+    }
+    case 'replicaRead': {
+      const set = await node.coordinator.replicaRead(checkedKey(req.value.key, node.store.maxKeyBytes), req.value.readFor);
+      return { kind: 'replicaReadReply', value: { found: set !== undefined, set: set ?? null } };
+    }
+    case 'ringRequest':
+      return { kind: 'ringReply', value: ringReply(node) };
+    case 'ringPush':
+      await offerRing(node.ring, req.value);
+      return { kind: 'ringPushReply', value: {} };
+    case 'pushPull': {
+      await offerRing(node.ring, req.value.ring);
+      const mine = node.membership.handlePushPull(req.value);
+      return { kind: 'pushPullReply', value: withRing(mine, node.ring) };
+    }
+    case 'aeRoots':
+      return { kind: 'aeRootsReply', value: node.responder.roots(req.value) };
+    case 'aeTree':
+      return { kind: 'aeTreeReply', value: node.responder.tree(req.value, peer.nodeId) };
+    case 'aeKeys':
+      return { kind: 'aeKeysReply', value: await node.responder.keys(req.value) };
+    case 'aeSync':
+      return { kind: 'aeSyncReply', value: await node.responder.sync(req.value) };
+    default:
+      throw new UnknownMessageError(`a node does not serve ${req.kind} requests`);
+  }
+}
+
+function ringReply(node: ShoalNode) {
+  const ring = node.ring.ring;
+  return {
+    partitions: ring?.partitions ?? 0,
+    checksum: ring ? u64be(ringChecksum(ring)) : Buffer.alloc(0),
+    members: node.membership.members(),
+    owners: [],
+    n: node.coordinator.n,
+    ring: ring ? toRingState(ring) : null,
+  };
+}
+
+export function withRing(state: PushPull, keeper: RingKeeper): PushPull {
+  const ring = keeper.ring;
+  return ring ? { ...state, ring: toRingState(ring) } : state;
+}
+
+/** Offers a ring from a peer to the keeper, which validates it and keeps the newer. */
+export async function offerRing(keeper: RingKeeper, state: RingState | null | undefined): Promise<void> {
+  if (state === undefined || state === null || state.partitions === 0) return;
+  await keeper.offer(RingStateCodec.encode(state));
+}
+
+function checkedKey(key: Uint8Array, max: number): Buffer {
+  if (key.length === 0 || key.length > max) throw new BadRequestError(`key must be 1 to ${max} bytes`);
+  return Buffer.from(key);
+}
+
+function u64be(x: bigint): Buffer {
+  const b = Buffer.alloc(8);
+  b.writeBigUInt64BE(x);
+  return b;
+}
