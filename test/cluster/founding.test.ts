@@ -30,7 +30,7 @@ describe('founding a cluster from a shared seed list', () => {
   it('the first seed founds the ring and every node joins it, even when the founder starts last', async () => {
     dir = await mkdtemp(join(tmpdir(), 'shoal-found-'));
     await writeFile(join(dir, 'key'), randomBytes(32).toString('hex'));
-    const nodes = [];
+    const nodes: Array<{ id: string; port: number; http: number }> = [];
     for (let i = 1; i <= 3; i++) nodes.push({ id: `f${i}`, port: await freePort(), http: await freePort() });
     const seeds = nodes.map((n) => `127.0.0.1:${n.port}`).join(',');
     // Start order f3, f2, f1: the founder (first seed) comes last.
