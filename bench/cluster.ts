@@ -2,8 +2,17 @@
 // R=W=2) driven by the SDK with 64 requests in flight, 200-byte values.
 // Prints puts/s, gets/s and latency percentiles. Options (env):
 //   SHOAL_BENCH_SECONDS (default 10 per phase), SHOAL_BENCH_INFLIGHT (64),
-//   SHOAL_BENCH_KEYS (100000), SHOAL_BENCH_NODES (3).
+//   SHOAL_BENCH_KEYS (100000), SHOAL_BENCH_NODES (3),
+//   SHOAL_BENCH_NODE_FLAGS (V8/Node flags for the node processes, space-separated,
+//   e.g. --max-semi-space-size=16; default none),
+//   SHOAL_BENCH_PROF (a folder: the node processes write .cpuprofile files there),
+//   SHOAL_BENCH_PHASES (default put,get; any sequence of put, get and warm — puts
+//   to keys of their own, to warm the JIT and the caches before measuring; e.g.
+//   warm,put,get, or put,put to measure overwrites).
+// CPU is counted for every process (nodes from /proc, the client with
+// process.cpuUsage), so "CPU µs/op" is the whole cluster's cost of one request.
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -17,12 +26,42 @@ const seconds = Number(process.env['SHOAL_BENCH_SECONDS'] ?? 10);
 const inflight = Number(process.env['SHOAL_BENCH_INFLIGHT'] ?? 64);
 const keys = Number(process.env['SHOAL_BENCH_KEYS'] ?? 100_000);
 const nodes = Number(process.env['SHOAL_BENCH_NODES'] ?? 3);
+const nodeFlags = (process.env['SHOAL_BENCH_NODE_FLAGS'] ?? '').split(' ').filter((f) => f !== '');
+const profDir = process.env['SHOAL_BENCH_PROF'];
+const TICKS_PER_SECOND = 100; // USER_HZ on Linux
+
+interface Cpu {
+  user: number;
+  system: number;
+}
+
+/** CPU seconds a process has used so far (all threads); 0 where /proc is missing. */
+function cpuOf(pid: number | undefined): Cpu {
+  if (pid === undefined) return { user: 0, system: 0 };
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return { user: Number(fields[11]) / TICKS_PER_SECOND, system: Number(fields[12]) / TICKS_PER_SECOND };
+  } catch {
+    return { user: 0, system: 0 };
+  }
+}
+
+function clientCpu(): Cpu {
+  const u = process.cpuUsage();
+  return { user: u.user / 1e6, system: u.system / 1e6 };
+}
+
+function minus(a: Cpu, b: Cpu): Cpu {
+  return { user: a.user - b.user, system: a.system - b.system };
+}
 
 async function startNode(dir: string, keyFile: string, id: string, seeds: string[]): Promise<{ child: ChildProcess; port: number }> {
   const args = [MAIN, 'start', '--id', id, '--port', '0', '--http-port', '0', '--data', join(dir, id), '--cluster-key-file', keyFile];
   args.push('--profile', 'fast', '--log-level', 'warn', '--partitions', '256');
   if (seeds.length > 0) args.push('--seeds', seeds.join(','));
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  const flags = [...nodeFlags, ...(profDir !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [])];
+  const child = spawn(process.execPath, [...flags, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
   const port = await new Promise<number>((resolve, reject) => {
     createInterface({ input: child.stdout! }).on('line', (l) => {
       try {
@@ -41,8 +80,10 @@ function percentile(sorted: Float64Array, p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
 }
 
-async function phase(name: string, op: (i: number) => Promise<unknown>): Promise<void> {
+async function phase(name: string, procs: ChildProcess[], op: (i: number) => Promise<unknown>): Promise<void> {
   const lat: number[] = [];
+  const nodeCpu0 = procs.map((p) => cpuOf(p.pid));
+  const clientCpu0 = clientCpu();
   let errors = 0;
   let next = 0;
   const end = performance.now() + seconds * 1000;
@@ -62,12 +103,21 @@ async function phase(name: string, op: (i: number) => Promise<unknown>): Promise
     }),
   );
   const elapsed = (performance.now() - t0) / 1000;
+  const used = [...procs.map((p, i) => minus(cpuOf(p.pid), nodeCpu0[i]!)), minus(clientCpu(), clientCpu0)];
+  const ops = Math.max(1, lat.length);
+  const perOp = (c: Cpu) => (((c.user + c.system) * 1e6) / ops).toFixed(0);
   const sorted = Float64Array.from(lat).sort();
   const fmt = (ms: number) => `${ms.toFixed(2)} ms`;
   console.log(
     `${name.padEnd(5)} ${Math.round(lat.length / elapsed).toLocaleString('en-US').padStart(8)} ops/s   ` +
       `p50 ${fmt(percentile(sorted, 50))}  p99 ${fmt(percentile(sorted, 99))}  p999 ${fmt(percentile(sorted, 99.9))}  ` +
       `errors ${errors}  (${lat.length.toLocaleString('en-US')} ops in ${elapsed.toFixed(1)} s)`,
+  );
+  const total = used.reduce((a, b) => ({ user: a.user + b.user, system: a.system + b.system }), { user: 0, system: 0 });
+  console.log(
+    `      CPU µs/op: total ${perOp(total)} (system ${perOp({ user: 0, system: total.system })}) = ` +
+      `nodes ${used.slice(0, -1).map(perOp).join(' + ')} + client ${perOp(used[used.length - 1]!)}` +
+      `   (CPU use ${((100 * (total.user + total.system)) / elapsed).toFixed(0)}% of one core)`,
   );
 }
 
@@ -93,8 +143,13 @@ async function main(): Promise<void> {
     }
     const value = randomBytes(200);
     console.log(`${nodes} nodes (N=3, R=W=2), ${inflight} requests in flight, 200-byte values, ${keys.toLocaleString('en-US')} keys, ${seconds} s per phase`);
-    await phase('put', (i) => client.put(`key:${i % keys}`, value));
-    await phase('get', (i) => client.get(`key:${(i * 7919) % keys}`));
+    const phases = (process.env['SHOAL_BENCH_PHASES'] ?? 'put,get').split(',');
+    for (const p of phases) {
+      if (p === 'put') await phase('put', procs, (i) => client.put(`key:${i % keys}`, value));
+      else if (p === 'get') await phase('get', procs, (i) => client.get(`key:${(i * 7919) % keys}`));
+      else if (p === 'warm') await phase('warm', procs, (i) => client.put(`warm:${i % keys}`, value));
+      else throw new Error(`unknown phase ${p} (put, get, warm)`);
+    }
     await client.close();
   } finally {
     await Promise.all(

@@ -56,6 +56,13 @@ interface Address {
 interface Routing {
   lists: PreferenceLists;
   members: Map<string, Member>;
+  /** Per partition, lazily: the nodes to try in order, and how many are replicas. */
+  order: Array<Attempts | undefined>;
+}
+
+interface Attempts {
+  members: Member[];
+  replicas: number;
 }
 
 const RETRYABLE = new Set(['SHOAL_UNAVAILABLE', 'SHOAL_TIMEOUT', 'SHOAL_OVERLOADED', 'SHOAL_CLOSED']);
@@ -67,11 +74,15 @@ export class Client {
   private closed = false;
   private refreshing: Promise<void> | undefined;
 
+  private readonly requestOptions: { timeoutMs: number };
+
   private constructor(
     private readonly peers: RpcPeers,
     private readonly seeds: Address[],
     private readonly timeoutMs: number,
-  ) {}
+  ) {
+    this.requestOptions = { timeoutMs };
+  }
 
   /** The ring the client routes by (version and members). */
   get ring(): { version: number; nodes: readonly string[] } {
@@ -170,17 +181,12 @@ export class Client {
     this.stats.requests++;
     let last: unknown;
     for (let round = 0; round < 2; round++) {
-      const routing = this.routing!;
-      const walk = routing.lists.walk(routing.lists.partitionOf(key));
-      const replicas = new Set(walk.slice(0, routing.lists.n));
-      // Replicas first (alive ones before the others), then the rest of the walk.
-      const order = [...walk].sort((a, b) => rank(a, replicas, routing) - rank(b, replicas, routing));
-      for (const id of order) {
-        const m = routing.members.get(id);
-        if (m === undefined) continue;
+      const { members, replicas } = attemptsFor(this.routing!, key);
+      for (let i = 0; i < members.length; i++) {
+        const m = members[i]!;
         try {
-          const reply = await this.peers.request(m.host, m.port, body, { timeoutMs: this.timeoutMs });
-          if (replicas.has(id)) this.stats.direct++;
+          const reply = await this.peers.request(m.host, m.port, body, this.requestOptions);
+          if (i < replicas) this.stats.direct++;
           else this.stats.indirect++;
           return reply;
         } catch (err) {
@@ -197,9 +203,36 @@ export class Client {
 
 const EMPTY = Buffer.alloc(0);
 
-function rank(id: string, replicas: Set<string>, routing: Routing): number {
-  const alive = routing.members.get(id)?.status === MemberStatus.ALIVE;
-  return (replicas.has(id) ? 0 : 2) + (alive ? 0 : 1);
+/**
+ * The nodes to send a key's request to, in order: its replicas (alive ones before
+ * the others), then the rest of the ring walk (likewise). Worked out once per
+ * partition and routing table.
+ */
+function attemptsFor(routing: Routing, key: Buffer): Attempts {
+  const p = routing.lists.partitionOf(key);
+  let a = routing.order[p];
+  if (a === undefined) {
+    const walk = routing.lists.walk(p);
+    const n = Math.min(routing.lists.n, walk.length);
+    const members: Member[] = [];
+    let replicas = 0;
+    for (const [from, to, alive] of [
+      [0, n, true],
+      [0, n, false],
+      [n, walk.length, true],
+      [n, walk.length, false],
+    ] as const) {
+      for (let i = from; i < to; i++) {
+        const m = routing.members.get(walk[i]!);
+        if (m === undefined || (m.status === MemberStatus.ALIVE) !== alive) continue;
+        members.push(m);
+        if (from === 0) replicas++;
+      }
+    }
+    a = { members, replicas };
+    routing.order[p] = a;
+  }
+  return a;
 }
 
 function routingOf(reply: RingReply): Routing {
@@ -210,7 +243,7 @@ function routingOf(reply: RingReply): Routing {
     const m = members.get(id);
     return m ? { dc: m.dc, rack: m.rack } : undefined;
   });
-  return { lists, members };
+  return { lists, members, order: new Array<Attempts | undefined>(lists.partitions) };
 }
 
 function toKey(key: string | Uint8Array): Buffer {

@@ -5,7 +5,7 @@
 import type { SiblingSet } from '../codec/index.js';
 import { BadRequestError, ShoalError, TooLargeError } from '../errors.js';
 import type { Clock } from '../time.js';
-import { EMPTY_CONTEXT, digest, liveValues, parseContext, sync } from '../version/index.js';
+import { EMPTY_CONTEXT, liveValues, parseContext, sameBytes, sync } from '../version/index.js';
 import type { ClusterView, LocalReplica, ReplicaPeers } from './ports.js';
 import { Quorum } from './quorum.js';
 import { type Target, TargetSet } from './targets.js';
@@ -59,7 +59,15 @@ export class Coordinator {
     timeouts: 0,
   };
   /** Replica writes and read repairs still running past their reply (drain() waits for them). */
-  private readonly background = new Set<Promise<unknown>>();
+  private background = 0;
+  private drainWaiters: (() => void)[] = [];
+  private readonly untrack = (): void => {
+    if (--this.background === 0 && this.drainWaiters.length > 0) {
+      const ws = this.drainWaiters;
+      this.drainWaiters = [];
+      for (const w of ws) w();
+    }
+  };
 
   /** The replication factor. */
   get n(): number {
@@ -105,7 +113,7 @@ export class Coordinator {
     this.stats.puts++;
     return this.countErrors(
       this.write(key, w, options.forwarded === true, {
-        local: () => this.o.local.put(key, value, { context, ttlMs: ttlMs === 0 ? undefined : ttlMs }),
+        local: (staged) => this.o.local.put(key, value, ttlMs === 0 ? { context, staged } : { context, ttlMs, staged }),
         forward: (node) => this.o.peers.forwardPut(node, { key, value, context, ttlMs, w }, this.o.requestTimeoutMs),
       }),
     );
@@ -118,7 +126,7 @@ export class Coordinator {
     this.stats.deletes++;
     await this.countErrors(
       this.write(key, w, options.forwarded === true, {
-        local: () => this.o.local.delete(key, { context }),
+        local: (staged) => this.o.local.delete(key, { context, staged }),
         forward: async (node) => {
           await this.o.peers.forwardDelete(node, { key, context, w }, this.o.requestTimeoutMs);
           return { context: EMPTY_CONTEXT };
@@ -144,12 +152,13 @@ export class Coordinator {
 
   /** Waits for replica writes and read repairs that outlived their request. */
   async drain(): Promise<void> {
-    while (this.background.size > 0) await Promise.allSettled([...this.background]);
+    while (this.background > 0) await new Promise<void>((resolve) => this.drainWaiters.push(resolve));
   }
 
+  /** Counts p as background work until it settles (its outcome is the caller's business). */
   private track(p: Promise<unknown>): void {
-    this.background.add(p);
-    void p.finally(() => this.background.delete(p)).catch(() => undefined);
+    this.background++;
+    p.then(this.untrack, this.untrack);
   }
 
   // ------------------------------------------------------------------ internals
@@ -170,17 +179,18 @@ export class Coordinator {
     return v;
   }
 
-  private async countErrors<T>(p: Promise<T>): Promise<T> {
-    try {
-      return await p;
-    } catch (err) {
-      if (err instanceof ShoalError) {
-        if (err.code === 'SHOAL_QUORUM_UNAVAILABLE') this.stats.quorumFailures++;
-        if (err.code === 'SHOAL_TIMEOUT') this.stats.timeouts++;
-      }
-      throw err;
-    }
+  /** p, counting the failures that stats report. */
+  private countErrors<T>(p: Promise<T>): Promise<T> {
+    return p.catch(this.countError);
   }
+
+  private readonly countError = (err: unknown): never => {
+    if (err instanceof ShoalError) {
+      if (err.code === 'SHOAL_QUORUM_UNAVAILABLE') this.stats.quorumFailures++;
+      if (err.code === 'SHOAL_TIMEOUT') this.stats.timeouts++;
+    }
+    throw err;
+  };
 
   private targets(key: Buffer): TargetSet {
     const placement = this.o.cluster.placement();
@@ -192,7 +202,7 @@ export class Coordinator {
     key: Buffer,
     w: number,
     forwarded: boolean,
-    op: { local: () => Promise<SiblingSet>; forward: (node: string) => Promise<{ context: Buffer }> },
+    op: { local: (staged: (set: SiblingSet) => void) => Promise<SiblingSet>; forward: (node: string) => Promise<{ context: Buffer }> },
   ): Promise<{ context: Buffer }> {
     const self = this.o.nodeId;
     const ts = this.targets(key);
@@ -214,21 +224,55 @@ export class Coordinator {
         }
       }
     }
-    const set = await op.local();
+    // The other replicas get the new state as soon as it is computed, while the
+    // local batch is written (one commit's latency instead of two in a row). The
+    // local write still counts for W only once it has committed; if it fails, the
+    // request fails, though replicas may keep the version (a failed write is not
+    // a rollback, in Dynamo as here).
     const q = new Quorum(w, 'write', this.o.requestTimeoutMs);
-    q.begin();
-    q.succeed(); // the local write
+    let replicated = false;
+    const replicate = (staged: SiblingSet): void => {
+      if (replicated) return;
+      replicated = true;
+      for (const t of ts.targets) if (t.node !== self) this.sendWrite(ts, q, t, key, staged);
+      // A replica with no stand-in left (a small cluster) still gets the write later:
+      // the coordinator keeps the hint itself, as Cassandra does. It does not count for W.
+      for (const id of ts.unplaced) this.hintHere(id, key, staged);
+    };
+    // `staged` runs inside the store's update of the key: start sending after it.
+    // (A port that throws instead of rejecting fails the request, as it did before.)
+    let sendFailure: unknown;
+    const onStaged = (staged: SiblingSet): void =>
+      queueMicrotask(() => {
+        try {
+          replicate(staged);
+        } catch (err) {
+          sendFailure = err;
+        }
+      });
+    q.begin(); // the local write
+    let set: SiblingSet;
+    try {
+      set = await op.local(onStaged);
+      if (sendFailure !== undefined) throw sendFailure;
+      replicate(set); // a local replica that does not stage
+    } catch (err) {
+      q.abandon();
+      throw err;
+    }
+    q.succeed();
     if (!isReplica) {
       // Coordinating outside the preference list (no replica reachable): this copy
       // is a stand-in for the primary and goes back to it by handoff.
       const mine = ts.targets.find((t) => t.node === self);
-      await this.o.local.putHint(mine?.standsFor || ts.replicas[0]!, key, set);
+      try {
+        await this.o.local.putHint(mine?.standsFor || ts.replicas[0]!, key, set);
+      } catch (err) {
+        q.abandon();
+        throw err;
+      }
       this.stats.fallbackWrites++;
     }
-    for (const t of ts.targets) if (t.node !== self) this.sendWrite(ts, q, t, key, set);
-    // A replica with no stand-in left (a small cluster) still gets the write later:
-    // the coordinator keeps the hint itself, as Cassandra does. It does not count for W.
-    for (const id of ts.unplaced) this.hintHere(id, key, set);
     q.check();
     await q.done;
     return { context: Buffer.from(set.clock) };
@@ -263,67 +307,116 @@ export class Coordinator {
   }
 
   private async read(key: Buffer, r: number): Promise<SiblingSet | undefined> {
-    const ts = this.targets(key);
-    const q = new Quorum(r, 'read', this.o.requestTimeoutMs);
-    const replies: Array<{ target: Target; set: SiblingSet | undefined }> = [];
-    const inFlight: Array<Promise<void>> = [];
-    const ask = (t: Target): void => {
-      q.begin();
-      const p = (
-        t.node === this.o.nodeId
-          ? this.replicaRead(key, t.standsFor)
-          : this.o.peers.read(t.node, key, t.standsFor, this.o.replicaTimeoutMs)
-      ).then(
-        (set) => {
-          replies.push({ target: t, set });
-          q.succeed();
-        },
-        (err: unknown) => {
-          const next = q.isSettled ? undefined : ts.replace(t);
-          if (next !== undefined) ask(next);
-          q.fail(describe(t, err));
-        },
-      );
-      inFlight.push(p);
-    };
-    for (const t of ts.targets) ask(t);
-    q.check();
-    await q.done;
+    const round = new ReadRound(this.rounds, key, this.targets(key), new Quorum(r, 'read', this.o.requestTimeoutMs));
+    for (const t of round.ts.targets) round.ask(t);
+    round.q.check();
+    await round.q.done;
     let merged: SiblingSet | undefined;
-    for (const rep of replies) merged = sync(merged, rep.set);
-    this.repairLater(key, replies, inFlight);
+    for (const set of round.sets) merged = sync(merged, set);
     return merged;
   }
 
+  /** What read rounds need of this coordinator (made once, not per read). */
+  private readonly rounds: RoundOwner = {
+    readFrom: (t, key) =>
+      t.node === this.o.nodeId ? this.replicaRead(key, t.standsFor) : this.o.peers.read(t.node, key, t.standsFor, this.o.replicaTimeoutMs),
+    repair: (key, targets, sets) => this.repair(key, targets, sets),
+    track: (p) => this.track(p),
+  };
+
   /**
-   * Read repair, off the request's path: once every asked replica has answered (or
-   * failed), replicas whose state differs from the merge of all answers get the merge.
+   * Read repair, off the request's path: once every asked replica has answered
+   * (or failed), replicas whose state differs from the merge of all answers get
+   * the merge.
    */
-  private repairLater(key: Buffer, replies: Array<{ target: Target; set: SiblingSet | undefined }>, inFlight: Array<Promise<void>>): void {
-    const job = (async () => {
-      // Replacements may be appended while we wait; settle until none are left.
-      for (let seen = 0; seen < inFlight.length; ) {
-        const batch = inFlight.slice(seen);
-        seen = inFlight.length;
-        await Promise.allSettled(batch);
-      }
-      let merged: SiblingSet | undefined;
-      for (const rep of replies) merged = sync(merged, rep.set);
-      if (merged === undefined) return;
-      const want = digest(merged);
-      await Promise.allSettled(
-        replies
-          .filter((rep) => rep.set === undefined || digest(rep.set) !== want)
-          .map((rep) => {
-            this.stats.readRepairs++;
-            return rep.target.node === this.o.nodeId
-              ? this.replicaWrite(key, merged, rep.target.standsFor)
-              : this.o.peers.write(rep.target.node, key, merged, rep.target.standsFor, this.o.replicaTimeoutMs);
-          }),
-      );
-    })();
-    this.track(job);
+  private repair(key: Buffer, targets: readonly Target[], sets: ReadonlyArray<SiblingSet | undefined>): void {
+    let merged: SiblingSet | undefined;
+    for (const set of sets) merged = sync(merged, set);
+    if (merged === undefined) return;
+    for (let i = 0; i < sets.length; i++) {
+      const set = sets[i];
+      if (set !== undefined && sameVersions(set, merged)) continue;
+      const t = targets[i]!;
+      this.stats.readRepairs++;
+      const write =
+        t.node === this.o.nodeId
+          ? this.replicaWrite(key, merged, t.standsFor)
+          : this.o.peers.write(t.node, key, merged, t.standsFor, this.o.replicaTimeoutMs);
+      this.track(write);
+    }
   }
+
+}
+
+interface RoundOwner {
+  /** One replica's state: local, or over the network. */
+  readFrom(t: Target, key: Buffer): Promise<SiblingSet | undefined>;
+  repair(key: Buffer, targets: readonly Target[], sets: ReadonlyArray<SiblingSet | undefined>): void;
+  /** Counts background work for drain(). */
+  track(p: Promise<unknown>): void;
+}
+
+/**
+ * The replies of one read: asks the targets (and replacements for those that
+ * fail), counts them towards R, and repairs once every ask has settled.
+ */
+class ReadRound {
+  readonly targets: Target[] = [];
+  readonly sets: Array<SiblingSet | undefined> = [];
+  private outstanding = 0;
+  private repairDone: (() => void) | undefined;
+
+  constructor(
+    private readonly c: RoundOwner,
+    private readonly key: Buffer,
+    readonly ts: TargetSet,
+    readonly q: Quorum,
+  ) {}
+
+  ask(t: Target): void {
+    const q = this.q;
+    q.begin();
+    if (this.outstanding++ === 0) this.c.track(new Promise<void>((resolve) => (this.repairDone = resolve)));
+    this.c.readFrom(t, this.key).then(
+      (set) => {
+        this.targets.push(t);
+        this.sets.push(set);
+        q.succeed();
+        this.settled();
+      },
+      (err: unknown) => {
+        const next = q.isSettled ? undefined : this.ts.replace(t);
+        if (next !== undefined) this.ask(next);
+        q.fail(describe(t, err));
+        this.settled();
+      },
+    );
+  }
+
+  /** After the last ask: repair with whatever came back (even if R was not reached). */
+  private settled(): void {
+    if (--this.outstanding > 0) return;
+    try {
+      this.c.repair(this.key, this.targets, this.sets);
+    } catch {
+      // A reply that does not merge (malformed, from a faulty peer): no repair
+      // this time, and nothing thrown where no one would catch it.
+    } finally {
+      this.repairDone!();
+    }
+  }
+}
+
+/** Equal clocks and, sibling by sibling, equal dots, expiries and tombstones: what digest() covers. */
+function sameVersions(a: SiblingSet, b: SiblingSet): boolean {
+  if (a === b) return true;
+  if (a.siblings.length !== b.siblings.length || !sameBytes(a.clock, b.clock)) return false;
+  for (let i = 0; i < a.siblings.length; i++) {
+    const x = a.siblings[i]!;
+    const y = b.siblings[i]!;
+    if (x.expiresAt !== y.expiresAt || x.tombstone !== y.tombstone || !sameBytes(x.dot, y.dot)) return false;
+  }
+  return true;
 }
 
 function describe(t: Target, err: unknown): string {

@@ -5,10 +5,15 @@ import type { PreferenceLists } from '../ring/index.js';
 
 /** This node's own replica: the storage engine. */
 export interface LocalReplica {
-  /** Coordinates a write locally (new dot); returns the key's resulting state. */
-  put(key: Buffer, value: Buffer, options: { context?: Uint8Array; ttlMs?: number }): Promise<SiblingSet>;
-  /** A tombstone write. */
-  delete(key: Buffer, options: { context?: Uint8Array }): Promise<SiblingSet>;
+  /**
+   * Coordinates a write locally (new dot); resolves with the key's resulting state
+   * once it has committed. `staged`, when given, is called with that state as soon
+   * as it is computed, before the commit (the coordinator replicates it meanwhile);
+   * an implementation that cannot tell early calls it at the commit, or not at all.
+   */
+  put(key: Buffer, value: Buffer, options: { context?: Uint8Array; ttlMs?: number; staged?: (set: SiblingSet) => void }): Promise<SiblingSet>;
+  /** A tombstone write; `staged` as for put. */
+  delete(key: Buffer, options: { context?: Uint8Array; staged?: (set: SiblingSet) => void }): Promise<SiblingSet>;
   getSet(key: Buffer): Promise<SiblingSet | undefined>;
   /** Folds another replica's state in (idempotent). */
   merge(key: Buffer, set: SiblingSet): Promise<SiblingSet | undefined>;

@@ -22,6 +22,9 @@ export class Quorum {
       this.resolveFn = resolve;
       this.rejectFn = reject;
     });
+    // It may fail before the caller awaits it (replicas answer while the local
+    // write commits): that is not an unhandled rejection.
+    this.done.catch(() => undefined);
     this.timer = setTimeout(() => {
       this.finish(new TimeoutError(`${this.what}: ${this.ok} of ${this.need} replicas answered within ${timeoutMs} ms`));
     }, timeoutMs);
@@ -51,6 +54,14 @@ export class Quorum {
     this.pending--;
     this.failures.push(reason);
     this.check();
+  }
+
+  /** Gives up: the request failed for another reason; the timer stops and `done` is left pending. */
+  abandon(): void {
+    if (this.settled) return;
+    this.settled = true;
+    clearTimeout(this.timer);
+    this.timer = undefined;
   }
 
   /** Checks whether the quorum can still be met (call after starting replacements). */

@@ -31,6 +31,12 @@ export function checkTtl(ttlMs: unknown): number {
   return ttlMs;
 }
 
+/** A staged-state callback: undefined or a function. */
+export function checkStaged<F>(staged: F | undefined): F | undefined {
+  if (staged !== undefined && typeof staged !== 'function') throw new BadRequestError('staged must be a function');
+  return staged;
+}
+
 /** A hint owner (a node id): 1..255 bytes of UTF-8 without NUL. Returns its bytes. */
 export function checkOwner(owner: unknown): Buffer {
   if (typeof owner !== 'string') throw new BadRequestError('hint owner must be a string');

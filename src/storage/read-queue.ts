@@ -1,8 +1,16 @@
-// Coalesces point reads: every read asked for in one event-loop turn goes to
-// LevelDB as one getMany.
+// Point reads of committed records, in one of two modes:
+//   'sync'    (default) each read is a synchronous LevelDB get on the calling
+//             thread: no thread-pool round trip, which costs far more than a
+//             get served from LevelDB's caches (docs/performance.md), but a read
+//             that must go to the disk holds up the event loop meanwhile.
+//   'batched' every read asked for in one event-loop turn goes to LevelDB as one
+//             getMany on the thread pool: the event loop never waits for the
+//             disk. For data sets much larger than memory.
 import type { ClassicLevel } from 'classic-level';
 
 export type ReadCallback = (err: Error | undefined, value: Buffer | undefined) => void;
+
+export type ReadMode = 'sync' | 'batched';
 
 export class ReadQueue {
   private keys: Buffer[] = [];
@@ -10,11 +18,26 @@ export class ReadQueue {
   private scheduled = false;
   private inFlight = 0;
   private idleWaiters: (() => void)[] = [];
-  /** getMany calls and keys read, for stats. */
+  /** getMany calls (one per synchronous read) and keys read, for stats. */
   calls = 0;
   keysRead = 0;
 
-  constructor(private readonly db: ClassicLevel<Buffer, Buffer>) {}
+  constructor(
+    private readonly db: ClassicLevel<Buffer, Buffer>,
+    readonly mode: ReadMode = 'sync',
+  ) {}
+
+  /** True when reads complete synchronously (readNow may be used). */
+  get isSync(): boolean {
+    return this.mode === 'sync';
+  }
+
+  /** The committed value of key, read now; throws what LevelDB throws. */
+  readNow(key: Buffer): Buffer | undefined {
+    this.calls++;
+    this.keysRead++;
+    return this.db.getSync(key);
+  }
 
   /** Reads the committed value of key; the callback runs in a later turn. */
   read(key: Buffer, cb: ReadCallback): void {
@@ -27,6 +50,13 @@ export class ReadQueue {
   }
 
   readAsync(key: Buffer): Promise<Buffer | undefined> {
+    if (this.isSync) {
+      try {
+        return Promise.resolve(this.readNow(key));
+      } catch (err) {
+        return Promise.reject(err as Error);
+      }
+    }
     return new Promise((resolve, reject) => this.read(key, (err, v) => (err ? reject(err) : resolve(v))));
   }
 

@@ -5,6 +5,12 @@
 // committed it stays on as a cache entry (idle) until the cache's byte budget
 // evicts it (CLOCK: an idle slot used since the hand last passed gets a second
 // chance), so the next update of a recently written key needs no read.
+//
+// An idle slot keeps its record as the bytes written to LevelDB, not decoded:
+// one buffer per key instead of a tree of objects, which the garbage collector
+// would otherwise trace on every major collection and which each update would
+// turn into old-generation garbage. The next use decodes it again
+// (docs/performance.md).
 import { InternalError } from '../errors.js';
 import type { Batch, BatchMember, CommitQueue, OpSink } from './commit-queue.js';
 import type { ReadQueue } from './read-queue.js';
@@ -12,11 +18,10 @@ import type { ReadQueue } from './read-queue.js';
 /** How one area's records are stored. */
 export interface RecordKind<T> {
   decode(bytes: Buffer): T;
-  encode(value: T): Uint8Array;
+  /** A new buffer (it stays in the cache after the batch is written). */
+  encode(value: T): Buffer;
   /** Operations that accompany a change from `before` (as last written) to `after`, in the same batch. */
   changed?(dbKey: Buffer, before: T | undefined, after: T | undefined, sink: OpSink): void;
-  /** Roughly how many bytes a cached record holds. */
-  weight(value: T | undefined, dbKey: Buffer): number;
 }
 
 /**
@@ -34,12 +39,20 @@ interface Waiter<T> {
 
 const NO_WAITERS: never[] = [];
 
+/** Heap bytes of a cache entry besides its record: slot, map entry, id string, buffer object. */
+const ENTRY_OVERHEAD = 200;
+
 class Slot<T> implements BatchMember {
   state: T | undefined;
   /** As of the last batch this slot was written into (or as loaded). */
   written: T | undefined;
   /** As of the last committed batch (or as loaded): what reads see. */
   committed: T | undefined;
+  /** The encodings of `written` and `committed` (undefined: absent). */
+  writtenBytes: Buffer | undefined;
+  committedBytes: Buffer | undefined;
+  /** Idle and kept as committedBytes only: state, written and committed are dropped. */
+  packed = false;
   loaded = false;
   waiting: Waiter<T>[] = NO_WAITERS;
   /** The gathering batch this slot has joined, if any. */
@@ -103,9 +116,26 @@ export class RecordTable<T> {
     let slot = this.slots.get(id);
     if (slot === undefined) {
       slot = new Slot(this, id, dbKey);
-      this.slots.set(id, slot);
-      this.load(slot);
+      if (this.reads.isSync) {
+        try {
+          this.loadNow(slot);
+        } catch (err) {
+          return Promise.reject(err);
+        }
+        this.slots.set(id, slot);
+      } else {
+        this.slots.set(id, slot);
+        this.load(slot);
+      }
     } else if (slot.idle) {
+      if (slot.packed) {
+        try {
+          this.unpack(slot);
+        } catch (err) {
+          this.forget(slot);
+          return Promise.reject(err);
+        }
+      }
       this.cacheHits++;
       slot.idle = false;
       this.idleCount--;
@@ -126,7 +156,20 @@ export class RecordTable<T> {
     const slot = this.slots.get(id);
     if (slot !== undefined && slot.loaded) {
       slot.recent = true;
-      return Promise.resolve(slot.committed);
+      if (!slot.packed) return Promise.resolve(slot.committed);
+      try {
+        return Promise.resolve(slot.committedBytes === undefined ? undefined : this.decode(slot.committedBytes, dbKey));
+      } catch (err) {
+        return Promise.reject(err as Error);
+      }
+    }
+    if (this.reads.isSync) {
+      try {
+        const buf = this.reads.readNow(dbKey);
+        return Promise.resolve(buf === undefined ? undefined : this.decode(buf, dbKey));
+      } catch (err) {
+        return Promise.reject(err as Error);
+      }
     }
     return this.reads.readAsync(dbKey).then((buf) => (buf === undefined ? undefined : this.decode(buf, dbKey)));
   }
@@ -177,6 +220,21 @@ export class RecordTable<T> {
     throw this.failed();
   };
 
+  /** Reads a new slot's state synchronously (sync reads); throws InternalError. */
+  private loadNow(slot: Slot<T>): void {
+    this.loads++;
+    let buf: Buffer | undefined;
+    try {
+      buf = this.reads.readNow(slot.dbKey);
+    } catch (err) {
+      throw new InternalError(`read failed: ${(err as Error).message}`, { cause: err });
+    }
+    const value = buf === undefined ? undefined : this.decode(buf, slot.dbKey);
+    slot.loaded = true;
+    slot.state = slot.written = slot.committed = value;
+    slot.writtenBytes = slot.committedBytes = buf;
+  }
+
   private load(slot: Slot<T>): void {
     this.loads++;
     this.reads.read(slot.dbKey, (err, buf) => {
@@ -191,6 +249,7 @@ export class RecordTable<T> {
       }
       slot.loaded = true;
       slot.state = slot.written = slot.committed = value;
+      slot.writtenBytes = slot.committedBytes = buf;
       // The waiters stay listed while they run, so that the slot is not retired
       // between them.
       const ws = slot.waiting;
@@ -206,8 +265,14 @@ export class RecordTable<T> {
     const s = slot.state;
     if (s === slot.written) return;
     this.kind.changed?.(slot.dbKey, slot.written, s, sink);
-    if (s === undefined) sink.del(slot.dbKey);
-    else sink.put(slot.dbKey, this.kind.encode(s));
+    if (s === undefined) {
+      sink.del(slot.dbKey);
+      slot.writtenBytes = undefined;
+    } else {
+      const bytes = this.kind.encode(s);
+      sink.put(slot.dbKey, bytes);
+      slot.writtenBytes = bytes;
+    }
     slot.written = s;
   }
 
@@ -218,17 +283,31 @@ export class RecordTable<T> {
     }
     // One batch is written at a time, so `written` is still what this batch holds.
     slot.committed = slot.written;
+    slot.committedBytes = slot.writtenBytes;
     if (slot.last === batch) slot.last = undefined;
     this.retire(slot);
+  }
+
+  /** Decodes a packed slot's record again (InternalError if it does not decode). */
+  private unpack(slot: Slot<T>): void {
+    const bytes = slot.committedBytes;
+    const value = bytes === undefined ? undefined : this.decode(bytes, slot.dbKey);
+    slot.state = slot.written = slot.committed = value;
+    slot.packed = false;
   }
 
   /** Makes a slot with nothing in progress a cache entry, and keeps the cache in budget. */
   private retire(slot: Slot<T>): void {
     if (slot.idle || !slot.loaded || slot.gathering !== undefined || slot.last !== undefined || slot.waiting.length > 0) return;
     if (this.slots.get(slot.id) !== slot) return;
+    // Nothing in progress: state, written and committed are one value, and
+    // committedBytes is its encoding.
+    slot.state = slot.written = slot.committed = undefined;
+    slot.writtenBytes = slot.committedBytes;
+    slot.packed = true;
     slot.idle = true;
     slot.recent = true;
-    slot.weight = this.kind.weight(slot.committed, slot.dbKey);
+    slot.weight = ENTRY_OVERHEAD + (slot.committedBytes?.length ?? 0) + 2 * slot.dbKey.length;
     this.idleCount++;
     this.idleBytes += slot.weight;
     if (this.idleBytes > this.cacheBytes) this.evict();
@@ -252,6 +331,7 @@ export class RecordTable<T> {
 
   private forget(slot: Slot<T>): void {
     this.slots.delete(slot.id);
+    if (!slot.idle) return;
     slot.idle = false;
     this.idleCount--;
     this.idleBytes -= slot.weight;

@@ -22,7 +22,7 @@ import {
   parseContext,
   sync as syncSets,
 } from '../version/index.js';
-import { checkKey, checkMetaName, checkOptions, checkOwner, checkPartition, checkTtl, checkValue } from './checks.js';
+import { checkKey, checkMetaName, checkOptions, checkOwner, checkPartition, checkStaged, checkTtl, checkValue } from './checks.js';
 import { CommitQueue } from './commit-queue.js';
 import type { OpSink } from './commit-queue.js';
 import { HintArea } from './hint-area.js';
@@ -30,6 +30,7 @@ import type { StoredHint } from './hint-area.js';
 import { EMPTY, dataKey, dataKeyHash, dataKeyUserKey, hashRange, metaKey, partitionRange } from './layout.js';
 import { ExpirySweep } from './expiry-sweep.js';
 import { ReadQueue } from './read-queue.js';
+import type { ReadMode } from './read-queue.js';
 import { RecordTable } from './record-table.js';
 import { hintKind, siblingSetKind } from './records.js';
 import { SweepLoop } from './sweep-loop.js';
@@ -71,6 +72,14 @@ export interface StoreOptions {
   blockCacheBytes?: number;
   /** LevelDB's write buffer (memtable). Default 16 MiB. */
   writeBufferBytes?: number;
+  /**
+   * How records are read: 'sync' (default), a synchronous LevelDB get on the
+   * event loop — no thread-pool round trip, which costs far more here than a get
+   * served from LevelDB's caches, but a read that goes to the disk holds the event
+   * loop meanwhile; or 'batched', one getMany on the thread pool for all the reads
+   * of a turn — for data much larger than memory (docs/performance.md).
+   */
+  reads?: ReadMode;
   /** LevelDB batch flavour; both are atomic. Default 'chained' (the two measured within noise here). */
   batchStyle?: 'chained' | 'array';
   clock?: Clock;
@@ -88,10 +97,20 @@ export interface PutOptions {
   context?: Uint8Array;
   /** Time to live in ms; 0 or absent: forever. */
   ttlMs?: number;
+  /**
+   * Called once with the key's new state as soon as it is computed, before it
+   * commits (reads do not see it until then), so that a coordinator can send it
+   * to the other replicas while the local batch is written. It runs inside the
+   * key's serialised update: it must not throw (a throw abandons the write, which
+   * then rejects with it) and must not write to the store synchronously.
+   */
+  staged?: (set: SiblingSet) => void;
 }
 
 export interface DeleteOptions {
   context?: Uint8Array;
+  /** As PutOptions.staged. */
+  staged?: (set: SiblingSet) => void;
 }
 
 export interface GetResult {
@@ -111,7 +130,7 @@ export interface StoreStats {
   /** LevelDB batches written, and operations in them. */
   batches: number;
   batchOps: number;
-  /** getMany calls and keys they read. */
+  /** Reads of LevelDB (getMany calls, or synchronous gets) and keys they read. */
   readCalls: number;
   keysRead: number;
   /** Read-modify-writes served from the record cache, and those that read first. */
@@ -188,7 +207,7 @@ export class Store {
     this.maxClockEntries = options.maxClockEntries ?? DEFAULT_MAX_CLOCK_ENTRIES;
     this.clock = options.clock ?? systemClock;
     this.queue = new CommitQueue(db, { sync: options.sync ?? false, style: options.batchStyle ?? 'chained', beforeWrite: this.saveCounter });
-    this.reads = new ReadQueue(db);
+    this.reads = new ReadQueue(db, options.reads ?? 'sync');
     const onChange = options.onDataChange;
     const observe = onChange && ((dbKey: Buffer, before: SiblingSet | undefined, after: SiblingSet | undefined) => onChange(dataKeyHash(dbKey), before, after));
     this.data = new RecordTable(siblingSetKind(this.graceMs, this.skewMs, observe), this.queue, this.reads, options.cacheBytes ?? 64 * 1024 * 1024);
@@ -208,6 +227,9 @@ export class Store {
     for (const name of ['maxKeyBytes', 'maxValueBytes', 'tombstoneGraceMs', 'clockSkewMs', 'sweepIntervalMs', 'cacheBytes'] as const) {
       const v = options[name];
       if (v !== undefined && (!Number.isSafeInteger(v) || v < 0)) throw new BadRequestError(`${name} must be a non-negative integer`);
+    }
+    if (options.reads !== undefined && options.reads !== 'sync' && options.reads !== 'batched') {
+      throw new BadRequestError("reads must be 'sync' or 'batched'");
     }
     for (const name of ['sweepBatch', 'maxClockEntries', 'blockCacheBytes', 'writeBufferBytes'] as const) {
       const v = options[name];
@@ -274,9 +296,10 @@ export class Store {
       const o = checkOptions<PutOptions>(options);
       const context = parseContext(o?.context);
       const ttl = checkTtl(o?.ttlMs);
+      const staged = checkStaged(o?.staged);
       const copy = Buffer.from(value);
       const dbKey = dataKey(native.hash64(key), key);
-      return this.data.update(dbKey, dbKey.toString('latin1'), (cur) => this.write(cur, context, copy, false, ttl)) as Promise<SiblingSet>;
+      return this.data.update(dbKey, dbKey.toString('latin1'), (cur) => this.write(cur, context, copy, false, ttl, staged)) as Promise<SiblingSet>;
     } catch (err) {
       return Promise.reject(err);
     }
@@ -286,9 +309,11 @@ export class Store {
   async delete(key: Uint8Array, options?: DeleteOptions): Promise<SiblingSet> {
     this.checkOpen();
     checkKey(key, this.maxKeyBytes);
-    const context = parseContext(checkOptions<DeleteOptions>(options)?.context);
+    const o = checkOptions<DeleteOptions>(options);
+    const context = parseContext(o?.context);
+    const staged = checkStaged(o?.staged);
     const dbKey = dataKey(native.hash64(key), key);
-    return this.data.update(dbKey, dbKey.toString('latin1'), (cur) => this.write(cur, context, EMPTY, true, 0)) as Promise<SiblingSet>;
+    return this.data.update(dbKey, dbKey.toString('latin1'), (cur) => this.write(cur, context, EMPTY, true, 0, staged)) as Promise<SiblingSet>;
   }
 
   /**
@@ -331,15 +356,25 @@ export class Store {
     });
   }
 
-  private write(cur: SiblingSet | undefined, context: Uint8Array, value: Uint8Array, tombstone: boolean, ttlMs: number): SiblingSet {
+  private write(
+    cur: SiblingSet | undefined,
+    context: Uint8Array,
+    value: Uint8Array,
+    tombstone: boolean,
+    ttlMs: number,
+    staged?: (set: SiblingSet) => void,
+  ): SiblingSet {
     const now = this.clock.now();
     const counter = nextCounter(this.lastCounter, now, this.actor, cur?.clock ?? EMPTY_CONTEXT, context);
-    this.lastCounter = counter;
-    return applyWrite(
+    const next = applyWrite(
       cur,
       { actor: this.actor, counter, context, value, tombstone, expiresAt: ttlMs > 0 ? now + ttlMs : 0, writtenAt: now },
       this.maxClockEntries,
     );
+    staged?.(next);
+    // Only a write that goes ahead uses up its counter.
+    this.lastCounter = counter;
+    return next;
   }
 
   // Every batch carries the counter high-water mark, so a restart never reissues a dot.

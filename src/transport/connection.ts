@@ -97,7 +97,7 @@ export class Connection implements FrameSink {
       else this.close(new UnavailableError(`no handshake with ${opts.remote} within ${opts.handshakeTimeoutMs} ms`));
     }, opts.handshakeTimeoutMs);
     this.ownHello = helloPayload(opts.nodeId);
-    this.outbox.push(this.ownHello);
+    this.outbox.push(this.ownHello, true);
   }
 
   get isReady(): boolean {
@@ -207,7 +207,7 @@ export class Connection implements FrameSink {
       this.protocol = Math.min(PROTOCOL_VERSION, hello.protocol);
       // The server proves first; a client proves only to a server that proved itself,
       // so a server without the key learns nothing from a client.
-      if (role === 'server') this.outbox.push(proofPayload(this.opts.keyring, 'server', payload, this.ownHello));
+      if (role === 'server') this.outbox.push(proofPayload(this.opts.keyring, 'server', payload, this.ownHello), true);
       this.state = 'proof';
       return;
     }
@@ -217,7 +217,7 @@ export class Connection implements FrameSink {
     if (!proofValid(this.opts.keyring, d.value as HelloProof, theirRole, this.ownHello, this.peerHello!)) {
       return this.fail('unauthorized', `${this.opts.remote} did not prove a cluster key`);
     }
-    if (role === 'client') this.outbox.push(proofPayload(this.opts.keyring, 'client', this.peerHello!, this.ownHello));
+    if (role === 'client') this.outbox.push(proofPayload(this.opts.keyring, 'client', this.peerHello!, this.ownHello), true);
     this.state = 'ready';
     this.decoder.limit = this.opts.maxFrameBytes;
     clearTimeout(this.timer);

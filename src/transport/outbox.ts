@@ -1,14 +1,19 @@
-// Coalesced frame writes: frames queued during one turn of the event loop leave in
-// one socket.write of one buffer. While the socket is over its high-water mark,
-// frames wait here until 'drain', so the bytes queued for a peer stay visible and
-// can be bounded by the owner.
+// Coalesced frame writes: frames queued during one iteration of the event loop
+// leave in one socket.write of one buffer, in its check phase (setImmediate), after
+// every socket read and timer of the iteration has run: a node answering requests
+// from several connections, or a client whose replies arrive on several, writes
+// each socket once per iteration instead of once per callback. On this machine a
+// write that wakes the other side costs tens of microseconds (docs/performance.md).
+// While the socket is over its high-water mark, frames wait here until 'drain', so
+// the bytes queued for a peer stay visible and can be bounded by the owner.
 import type { Socket } from 'node:net';
 import { FRAME_HEADER_BYTES } from './framing.js';
 
 export class FrameOutbox {
   private frames: Uint8Array[] = [];
   private held = 0; // bytes in `frames`, headers included
-  private scheduled = false;
+  /** A flush is scheduled: at the end of the turn, or in the check phase. */
+  private scheduled: false | 'tick' | 'check' = false;
   private blocked = false;
   private closed = false;
   private readonly flushNow = (): void => this.flush();
@@ -37,14 +42,23 @@ export class FrameOutbox {
     return this.blocked;
   }
 
-  /** Queues one frame; it is written at the end of this turn (or after 'drain'). */
-  push(payload: Uint8Array): void {
+  /**
+   * Queues one frame; it is written in this iteration's check phase (or after
+   * 'drain'). `soon`: at the end of this turn instead (process.nextTick), for the
+   * handshake, whose round trips hold up everything queued behind it.
+   */
+  push(payload: Uint8Array, soon = false): void {
     if (this.closed) return;
     this.frames.push(payload);
     this.held += FRAME_HEADER_BYTES + payload.length;
-    if (!this.scheduled) {
-      this.scheduled = true;
-      process.nextTick(this.flushNow);
+    if (soon) {
+      if (this.scheduled !== 'tick') {
+        this.scheduled = 'tick';
+        process.nextTick(this.flushNow);
+      }
+    } else if (this.scheduled === false) {
+      this.scheduled = 'check';
+      setImmediate(this.flushNow);
     }
   }
 

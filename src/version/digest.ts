@@ -4,7 +4,7 @@
 // whose value was reclaimed after expiry digests like the full one.
 import type { SiblingSet } from '../codec/index.js';
 import { native } from '../native.js';
-import { DOT_BYTES } from './dot.js';
+import { DOT_BYTES, copyDot } from './dot.js';
 
 const PER_SIBLING = DOT_BYTES + 8 + 1;
 let scratch = Buffer.allocUnsafe(4096);
@@ -15,7 +15,7 @@ export function digest(set: SiblingSet): bigint {
   scratch.set(set.clock, 0);
   let off = set.clock.length;
   for (const s of set.siblings) {
-    scratch.set(s.dot, off);
+    copyDot(scratch, off, s.dot);
     off += DOT_BYTES;
     scratch.writeUInt32LE(s.expiresAt >>> 0, off);
     scratch.writeUInt32LE(Math.floor(s.expiresAt / 0x1_0000_0000), off + 4);

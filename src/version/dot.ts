@@ -6,27 +6,47 @@ export const DOT_BYTES = 16;
 /** The largest counter: counters are JavaScript numbers. */
 export const MAX_COUNTER = Number.MAX_SAFE_INTEGER;
 
+// The bytes of the actor last encoded: a store encodes dots of one actor, and
+// writing a bigint into a buffer costs more than copying eight bytes.
+let lastActor = -1n;
+const lastActorBytes = Buffer.alloc(8);
+
 /** Encodes a dot; counter must be 1..2^53-1 (RangeError otherwise). */
 export function encodeDot(actor: bigint, counter: number): Buffer {
   if (!Number.isSafeInteger(counter) || counter < 1) throw new RangeError('dot counter must be from 1 to 2^53-1');
+  if (actor !== lastActor) {
+    lastActorBytes.writeBigUInt64LE(actor, 0);
+    lastActor = actor;
+  }
   const b = Buffer.allocUnsafe(DOT_BYTES);
-  b.writeBigUInt64LE(actor, 0);
+  for (let i = 0; i < 8; i++) b[i] = lastActorBytes[i]!;
   b.writeUInt32LE(counter >>> 0, 8);
   b.writeUInt32LE(Math.floor(counter / 0x1_0000_0000), 12);
   return b;
 }
 
-function view(dot: Uint8Array): DataView {
-  return new DataView(dot.buffer, dot.byteOffset, dot.byteLength);
+function u32le(b: Uint8Array, off: number): number {
+  return (b[off]! | (b[off + 1]! << 8) | (b[off + 2]! << 16) | (b[off + 3]! << 24)) >>> 0;
 }
 
 export function dotActor(dot: Uint8Array): bigint {
-  return view(dot).getBigUint64(0, true);
+  return (BigInt(u32le(dot, 4)) << 32n) | BigInt(u32le(dot, 0));
 }
 
 export function dotCounter(dot: Uint8Array): number {
-  const v = view(dot);
-  return v.getUint32(12, true) * 0x1_0000_0000 + v.getUint32(8, true);
+  return u32le(dot, 12) * 0x1_0000_0000 + u32le(dot, 8);
+}
+
+/** Copies a 16-byte dot into out at off (a loop: TypedArray.set costs more for so few bytes). */
+export function copyDot(out: Uint8Array, off: number, dot: Uint8Array): void {
+  for (let i = 0; i < DOT_BYTES; i++) out[off + i] = dot[i]!;
+}
+
+/** Byte equality of two dots. */
+export function sameDot(a: Uint8Array, b: Uint8Array): boolean {
+  if (a === b) return true;
+  for (let i = 0; i < DOT_BYTES; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** Byte order of two dots: the order siblings are kept in. */

@@ -5,7 +5,7 @@
 import type { Sibling, SiblingSet } from '../codec/index.js';
 import { Order, native } from '../native.js';
 import { EMPTY_CONTEXT } from './context.js';
-import { DOT_BYTES, compareDots, dotActor, encodeDot } from './dot.js';
+import { DOT_BYTES, compareDots, copyDot, dotActor, encodeDot, sameDot } from './dot.js';
 
 /** Past this many entries a write prunes its clock, oldest first (Dynamo's bound). */
 export const DEFAULT_MAX_CLOCK_ENTRIES = 32;
@@ -34,14 +34,8 @@ function packDots(a: readonly Sibling[], b: readonly Sibling[] = []): Buffer {
   const need = (a.length + b.length) * DOT_BYTES;
   if (scratch.length < need) scratch = Buffer.allocUnsafe(Math.max(need, scratch.length * 2));
   let off = 0;
-  for (const s of a) {
-    scratch.set(s.dot, off);
-    off += DOT_BYTES;
-  }
-  for (const s of b) {
-    scratch.set(s.dot, off);
-    off += DOT_BYTES;
-  }
+  for (let i = 0; i < a.length; i++, off += DOT_BYTES) copyDot(scratch, off, a[i]!.dot);
+  for (let i = 0; i < b.length; i++, off += DOT_BYTES) copyDot(scratch, off, b[i]!.dot);
   return scratch;
 }
 
@@ -164,6 +158,7 @@ export function sync(a: SiblingSet | undefined, b: SiblingSet | undefined): Sibl
   const bs = b.siblings;
   const na = as.length;
   const nb = bs.length;
+  if (na === nb && sameBytes(a.clock, b.clock) && sameCopies(as, bs)) return a;
   const packed = packDots(as, bs);
   const keep = native.dotSync(a.clock, packed.subarray(0, na * DOT_BYTES), b.clock, packed.subarray(na * DOT_BYTES, (na + nb) * DOT_BYTES));
   const out: Sibling[] = [];
@@ -199,6 +194,21 @@ export function sync(a: SiblingSet | undefined, b: SiblingSet | undefined): Sibl
     }
   }
   return sameAsA ? a : { clock, siblings: out };
+}
+
+/**
+ * True when b's siblings are the same dots as a's, in order, and sync would keep
+ * a's copy of each. With equal clocks, sync(a, b) is then a itself (each side
+ * keeps exactly the dots the other also holds): replicas that agree, the usual
+ * case, merge without the native calls.
+ */
+function sameCopies(as: readonly Sibling[], bs: readonly Sibling[]): boolean {
+  for (let i = 0; i < as.length; i++) {
+    const x = as[i]!;
+    const y = bs[i]!;
+    if (x !== y && (!sameDot(x.dot, y.dot) || laterCopy(x, y) !== x)) return false;
+  }
+  return true;
 }
 
 /** A sibling a read returns: not a tombstone, not expired at `now`. */

@@ -4,7 +4,10 @@ import type { Sibling, SiblingSet } from '../codec/index.js';
 import { BadRequestError, TooLargeError } from '../errors.js';
 import { native } from '../native.js';
 import { EMPTY_CONTEXT } from './context.js';
-import { DOT_BYTES, compareDots, dotCounter } from './dot.js';
+import { DOT_BYTES, compareDots, copyDot, dotCounter } from './dot.js';
+
+// Dots of the set being checked, packed for the native coverage check.
+let scratch = Buffer.allocUnsafe(64 * DOT_BYTES);
 
 function bad(msg: string, cause?: unknown): never {
   const err = new BadRequestError(`invalid sibling set: ${msg}`);
@@ -33,9 +36,11 @@ export function checkSiblingSet(set: unknown, maxValueBytes: number): SiblingSet
   } catch (err) {
     bad(`clock: ${(err as Error).message}`, err);
   }
-  const dots = Buffer.allocUnsafe(siblings.length * DOT_BYTES);
+  const n = siblings.length;
+  if (scratch.length < n * DOT_BYTES) scratch = Buffer.allocUnsafe(Math.max(n * DOT_BYTES, 2 * scratch.length));
   let prev: Uint8Array | undefined;
-  siblings.forEach((s: Sibling, i) => {
+  for (let i = 0; i < n; i++) {
+    const s = siblings[i] as Sibling;
     if (typeof s !== 'object' || s === null) bad(`sibling ${i} is not an object`);
     if (!(s.dot instanceof Uint8Array) || s.dot.length !== DOT_BYTES) bad(`sibling ${i}: dot must be 16 bytes`);
     const c = dotCounter(s.dot);
@@ -47,11 +52,12 @@ export function checkSiblingSet(set: unknown, maxValueBytes: number): SiblingSet
     if (typeof s.tombstone !== 'boolean') bad(`sibling ${i}: tombstone must be a boolean`);
     if (s.tombstone && s.value.length > 0) bad(`sibling ${i}: a tombstone carries no value`);
     if (!isTime(s.expiresAt) || !isTime(s.writtenAt)) bad(`sibling ${i}: times must be non-negative safe integers`);
-    dots.set(s.dot, i * DOT_BYTES);
-  });
-  if (siblings.length > 0) {
-    const covered = native.dotsCoveredBy(clock, dots);
-    if (covered.includes(0)) bad('a sibling dot is not covered by the clock');
+    copyDot(scratch, i * DOT_BYTES, s.dot);
+  }
+  if (n > 0) {
+    // The native call reads the scratch synchronously; nothing else uses it meanwhile.
+    const covered = native.dotsCoveredBy(clock, scratch.subarray(0, n * DOT_BYTES));
+    for (let i = 0; i < n; i++) if (covered[i] === 0) bad('a sibling dot is not covered by the clock');
   }
   return clock.length === 0 ? { clock: EMPTY_CONTEXT, siblings } : (set as SiblingSet);
 }

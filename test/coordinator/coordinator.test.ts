@@ -228,3 +228,111 @@ describe('coordinator', () => {
     expect(sim.calls).toEqual([]);
   });
 });
+
+describe('coordinator: replication while the local batch commits', () => {
+  it('the other replicas are sent the new state before the coordinator has committed it', async () => {
+    const reps = replicasOf('early');
+    const coordId = reps[0]!;
+    const committedAtSend: Array<SiblingSet | undefined> = [];
+    const batchesAtSend: number[] = [];
+    // Watch the coordinator's own store at the moment each replica write leaves.
+    const watched = new Coordinator({
+      nodeId: coordId,
+      n: 3,
+      r: 2,
+      w: 3,
+      requestTimeoutMs: 5000,
+      replicaTimeoutMs: 1000,
+      maxKeyBytes: 1024,
+      maxValueBytes: 1024 * 1024,
+      local: sim.stores.get(coordId)!,
+      peers: {
+        write: async (to: string, k: Buffer, set: SiblingSet, hintFor: string) => {
+          batchesAtSend.push(sim.stores.get(coordId)!.stats.batches);
+          committedAtSend.push(await sim.stores.get(coordId)!.getSet(k));
+          await sim.coords.get(to)!.replicaWrite(k, structuredClone(set), hintFor);
+        },
+      } as unknown as ReplicaPeers,
+      cluster: { placement: () => sim.placement, isReachable: () => true },
+      clock: systemClock,
+    });
+    const before = sim.stores.get(coordId)!.stats.batches;
+    const out = await watched.put(key('early'), Buffer.from('v'));
+    await watched.drain();
+    expect(batchesAtSend).toEqual([before, before]);
+    expect(committedAtSend).toEqual([undefined, undefined]);
+    // W=3: the reply waited for every replica, the coordinator's own commit included.
+    for (const id of reps) expect(texts((await sim.stores.get(id)!.get(key('early'))).values)).toEqual(['v']);
+    expect(out.context.equals((await sim.stores.get(coordId)!.getSet(key('early')))!.clock as Buffer)).toBe(true);
+  });
+
+  it('a local write that fails after staging fails the request; a local write that fails before sends nothing', async () => {
+    const reps = replicasOf('lf');
+    const sent: string[] = [];
+    let failAfterStaging = true;
+    // A one-sibling set (actor 1, counter 1) as the staged state.
+    const staged: SiblingSet = {
+      clock: Buffer.from([1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 1]),
+      siblings: [{ dot: Buffer.from([1, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0]), value: Buffer.from('v'), tombstone: false, expiresAt: 0, writtenAt: 1 }],
+    };
+    const c = new Coordinator({
+      nodeId: reps[0]!,
+      n: 3,
+      r: 2,
+      w: 2,
+      requestTimeoutMs: 5000,
+      replicaTimeoutMs: 1000,
+      maxKeyBytes: 1024,
+      maxValueBytes: 1024 * 1024,
+      local: {
+        put: async (_k: Buffer, _v: Buffer, o: { staged?: (s: SiblingSet) => void }) => {
+          if (!failAfterStaging) throw new UnavailableError('disk gone before');
+          o.staged?.(staged);
+          await new Promise((r) => setImmediate(r));
+          throw new UnavailableError('disk gone after');
+        },
+      } as never,
+      peers: {
+        write: async (to: string) => {
+          sent.push(to);
+        },
+      } as unknown as ReplicaPeers,
+      cluster: { placement: () => sim.placement, isReachable: () => true },
+      clock: systemClock,
+    });
+    await expect(c.put(key('lf'), Buffer.from('v'))).rejects.toThrow('disk gone after');
+    await c.drain();
+    expect(sent.sort()).toEqual([reps[1]!, reps[2]!].sort());
+    sent.length = 0;
+    failAfterStaging = false;
+    await expect(c.put(key('lf'), Buffer.from('v'))).rejects.toThrow('disk gone before');
+    await c.drain();
+    expect(sent).toEqual([]);
+  });
+
+  it('a replica answering a read with a set that does not merge fails the read, and nothing is left unhandled', async () => {
+    const reps = replicasOf('bad');
+    await sim.coords.get(reps[0]!)!.put(key('bad'), Buffer.from('v'));
+    await sim.coords.get(reps[0]!)!.drain();
+    const c = new Coordinator({
+      nodeId: reps[0]!,
+      n: 3,
+      r: 3,
+      w: 2,
+      requestTimeoutMs: 5000,
+      replicaTimeoutMs: 1000,
+      maxKeyBytes: 1024,
+      maxValueBytes: 1024 * 1024,
+      local: sim.stores.get(reps[0]!)!,
+      peers: {
+        // A clock of format 9: not a version vector.
+        read: async () => ({ clock: Buffer.from([9, 9]), siblings: [] }),
+        write: async () => {},
+      } as unknown as ReplicaPeers,
+      cluster: { placement: () => sim.placement, isReachable: () => true },
+      clock: systemClock,
+    });
+    await expect(c.get(key('bad'))).rejects.toThrow();
+    await c.drain();
+  });
+});

@@ -50,8 +50,8 @@ describe('store: group commit', () => {
     expect((await s.get(b('same'))).values).toHaveLength(10);
   });
 
-  it('reads that miss the cache in one turn are coalesced into one getMany', async () => {
-    const s = await stores.open();
+  it("reads that miss the cache in one turn are coalesced into one getMany (reads: 'batched')", async () => {
+    const s = await stores.open({ reads: 'batched' });
     await Promise.all(Array.from({ length: 100 }, (_, i) => s.put(b(`k${i}`), b('v'))));
     s.dropCache();
     const before = s.stats.readCalls;
@@ -59,6 +59,25 @@ describe('store: group commit', () => {
     expect(got.every((g) => g.values.length === 1)).toBe(true);
     expect(s.stats.readCalls - before).toBe(1);
   });
+
+  for (const reads of ['sync', 'batched'] as const) {
+    it(`reads: '${reads}' — first writes of keys not cached read them first, and see what is stored`, async () => {
+      const s = await stores.open({ reads });
+      await Promise.all(Array.from({ length: 50 }, (_, i) => s.put(b(`k${i}`), b('v1'))));
+      s.dropCache();
+      const loads = s.stats.loads;
+      // Each key is read once before its first write, then served from its slot.
+      await Promise.all(Array.from({ length: 50 }, (_, i) => s.put(b(`k${i}`), b('v2'))));
+      await Promise.all(Array.from({ length: 50 }, (_, i) => s.put(b(`k${i}`), b('v3'))));
+      expect(s.stats.loads - loads).toBe(50);
+      const got = await Promise.all(Array.from({ length: 50 }, (_, i) => s.get(b(`k${i}`))));
+      expect(got.every((g) => texts(g.values).sort().join() === 'v1,v2,v3')).toBe(true);
+      s.dropCache();
+      const again = await Promise.all(Array.from({ length: 50 }, (_, i) => s.get(b(`k${i}`))));
+      expect(again.every((g) => texts(g.values).sort().join() === 'v1,v2,v3')).toBe(true);
+      expect((await s.get(b('absent'))).values).toEqual([]);
+    });
+  }
 
   it('sync: true commits durably and still batches', async () => {
     const s = await stores.open({ sync: true });

@@ -94,5 +94,6 @@ describe('store: bad input gets a clear error and writes nothing', () => {
     await expect(Store.open({ path: '' })).rejects.toBeInstanceOf(BadRequestError);
     await expect(Store.open({ path, maxKeyBytes: -1 })).rejects.toBeInstanceOf(BadRequestError);
     await expect(Store.open({ path, sweepBatch: 0 })).rejects.toBeInstanceOf(BadRequestError);
+    await expect(Store.open({ path, reads: 'async' as never })).rejects.toBeInstanceOf(BadRequestError);
   });
 });

@@ -1,7 +1,10 @@
 // Unit tests of the transport's small parts: framing, backoff, envelope bodies, proofs.
 import { describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import type { Socket } from 'node:net';
 import { FrameDecoder } from '../../src/transport/framing.js';
+import { FrameOutbox } from '../../src/transport/outbox.js';
 import { backoffDelay } from '../../src/transport/backoff.js';
 import { bodyOf, decodeEnvelope, encodeEnvelope } from '../../src/transport/body.js';
 import type { Body, DecodedEnvelope } from '../../src/transport/body.js';
@@ -154,5 +157,50 @@ describe('handshake proofs', () => {
     expect(t.toString('hex')).toBe(
       Buffer.from('shoal rpc handshake v1\0client\0', 'latin1').toString('hex') + '00000002' + '0102' + '00000001' + '03',
     );
+  });
+});
+
+describe('FrameOutbox', () => {
+  /** A socket that records what is written to it. */
+  function fakeSocket() {
+    const writes: Buffer[] = [];
+    const socket = Object.assign(new EventEmitter(), {
+      writableLength: 0,
+      write: (b: Buffer) => {
+        writes.push(Buffer.from(b));
+        return true;
+      },
+    });
+    return { socket: socket as unknown as Socket, writes };
+  }
+  const turn = () => new Promise((r) => setImmediate(r));
+
+  it('frames queued in separate callbacks of one loop iteration leave in one write', async () => {
+    const { socket, writes } = fakeSocket();
+    let counted = 0;
+    const out = new FrameOutbox(socket, (frames) => (counted += frames));
+    out.push(Buffer.from('a'));
+    process.nextTick(() => out.push(Buffer.from('b')));
+    void Promise.resolve().then(() => out.push(Buffer.from('c')));
+    await turn();
+    expect(writes).toHaveLength(1);
+    // 'a' first; 'b' and 'c' in the order the event loop ran their callbacks.
+    const bc = Buffer.concat([frame(Buffer.from('b')), frame(Buffer.from('c'))]);
+    const cb = Buffer.concat([frame(Buffer.from('c')), frame(Buffer.from('b'))]);
+    const rest = writes[0]!.subarray(frame(Buffer.from('a')).length);
+    expect(writes[0]!.subarray(0, 5)).toEqual(frame(Buffer.from('a')));
+    expect(rest.equals(bc) || rest.equals(cb)).toBe(true);
+    expect(counted).toBe(3);
+  });
+
+  it('handshake frames (soon) leave at the end of the turn, taking queued frames with them', async () => {
+    const { socket, writes } = fakeSocket();
+    const out = new FrameOutbox(socket, () => {});
+    out.push(Buffer.from('x'));
+    out.push(Buffer.from('hello'), true);
+    await new Promise((r) => process.nextTick(r));
+    expect(writes).toEqual([Buffer.concat([frame(Buffer.from('x')), frame(Buffer.from('hello'))])]);
+    await turn();
+    expect(writes).toHaveLength(1);
   });
 });
