@@ -33,7 +33,7 @@ export function nodeStatus(node: ShoalNode): object {
           pending: handover.pending,
         }
       : null,
-    hints: { pending: node.store.hintCount(), ...node.handoff.stats },
+    hints: { pending: node.store.hintCount(), refused: node.store.stats.hintsRefused, ...node.handoff.stats },
     coordinator: node.coordinator.stats,
     storage: node.store.stats,
     antiEntropy: {
@@ -92,6 +92,7 @@ export function nodeMetrics(node: ShoalNode): string {
   put('timeouts_total', c.timeouts, 'requests past their deadline');
   put('hints_delivered_total', node.handoff.stats.delivered, 'hints delivered to their owner');
   put('hints_expired_total', node.handoff.stats.expired, 'hints dropped past their maximum age');
+  put('hints_refused_total', node.store.stats.hintsRefused, 'new hints refused because the hint store was full');
   lines.push('# TYPE shoal_hints_pending gauge', `shoal_hints_pending ${node.store.hintCount()}`);
   const m = node.membership.stats();
   put('gossip_dropped_unauthenticated_total', m.droppedUnauthenticated, 'datagrams no key opened');

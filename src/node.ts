@@ -63,6 +63,8 @@ export interface NodeOptions {
   replicaTimeoutMs?: number;
   handoffIntervalMs?: number;
   hintMaxAgeMs?: number;
+  /** Hints this node holds at most (Store's maxHints). */
+  maxHints?: number;
   tombstoneGraceMs?: number;
   /**
    * Stage this node's join as soon as it learns the cluster's ring (default true).
@@ -175,6 +177,7 @@ export class ShoalNode {
       clock,
       onDataChange: trees.onChange,
       ...(o.tombstoneGraceMs !== undefined ? { tombstoneGraceMs: o.tombstoneGraceMs } : {}),
+      ...(o.maxHints !== undefined ? { maxHints: o.maxHints } : {}),
     });
     storeRef.store = store;
     const cleanup: Array<() => Promise<void>> = [() => store.close(), () => trees.stop()];

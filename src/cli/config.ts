@@ -33,6 +33,8 @@ export interface StartConfig {
   handoverGraceMs: number | undefined;
   /** Hinted handoff: hints older than this are dropped (anti-entropy repairs what they held). */
   hintMaxAgeMs: number | undefined;
+  /** Hinted handoff: hints a node holds at most; new ones beyond are refused (and counted). */
+  maxHints: number | undefined;
 }
 
 export class ConfigError extends Error {
@@ -66,6 +68,7 @@ const DEFAULTS: Omit<StartConfig, 'clusterKeyFile' | 'id'> = {
   transferBytesPerSec: undefined,
   handoverGraceMs: undefined,
   hintMaxAgeMs: undefined,
+  maxHints: undefined,
 };
 
 type Kind = 'string' | 'int' | 'list' | 'bool';
@@ -98,6 +101,7 @@ const KEYS: Record<string, [keyof StartConfig, Kind]> = {
   'transfer-bytes-per-sec': ['transferBytesPerSec', 'int'],
   'handover-grace-ms': ['handoverGraceMs', 'int'],
   'hint-max-age-ms': ['hintMaxAgeMs', 'int'],
+  'max-hints': ['maxHints', 'int'],
 };
 
 export const START_USAGE = `Usage: shoal start [options]
@@ -127,6 +131,8 @@ export const START_USAGE = `Usage: shoal start [options]
   --transfer-bytes-per-sec N    bandwidth of ownership transfers into this node
   --handover-grace-ms N    forwarding to old replicas after a ring change completes
   --hint-max-age-ms N      hints older than this are dropped, left to anti-entropy (default 3 h)
+  --max-hints N            hints a node holds at most; new ones beyond are refused and
+                           counted, left to anti-entropy (default 1000000)
 `;
 
 /** Parses `shoal start` arguments; throws ConfigError listing every problem. */
@@ -189,6 +195,7 @@ export function parseStartArgs(argv: string[], readFile: (path: string) => strin
   nonNegative(c.handoverGraceMs, 'handover-grace-ms');
   positive(c.aePartitionsPerRound, 'ae-partitions-per-round');
   positive(c.hintMaxAgeMs, 'hint-max-age-ms');
+  nonNegative(c.maxHints, 'max-hints');
   positive(c.aeBytesPerSec, 'ae-bytes-per-sec');
   positive(c.transferBytesPerSec, 'transfer-bytes-per-sec');
   if (problems.length > 0) throw new ConfigError(problems);

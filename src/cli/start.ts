@@ -55,6 +55,7 @@ export async function runStart(argv: string[]): Promise<number> {
       maxValueBytes: cfg.maxValueBytes,
       join: !cfg.noJoin,
       ...(cfg.hintMaxAgeMs !== undefined ? { hintMaxAgeMs: cfg.hintMaxAgeMs } : {}),
+      ...(cfg.maxHints !== undefined ? { maxHints: cfg.maxHints } : {}),
       antiEntropy,
       onLeft: () => departed(),
       log,

@@ -3,6 +3,7 @@
 // key merges with the one already held.
 import type { ClassicLevel } from 'classic-level';
 import type { HintRecord, SiblingSet } from '../codec/index.js';
+import { OverloadedError } from '../errors.js';
 import { native } from '../native.js';
 import { digest, sync } from '../version/index.js';
 import { HINT, hintKey, hintKeyOwner, hintPrefix } from './layout.js';
@@ -17,17 +18,35 @@ export interface StoredHint {
 }
 
 export class HintArea {
+  /**
+   * Hints held, counting those not yet committed: the bound is checked against
+   * it, so a burst within one batch cannot overshoot. Set from disk at open.
+   */
+  count = 0;
+  /** New hints refused because the area was full. */
+  refused = 0;
+
   constructor(
     private readonly db: ClassicLevel<Buffer, Buffer>,
     private readonly table: RecordTable<HintRecord>,
+    private readonly maxHints: number,
   ) {}
 
-  /** Merges set into the owner's hint for key. Arguments are checked by the caller. */
+  /**
+   * Merges set into the owner's hint for key. A new hint when maxHints are held
+   * is refused with OverloadedError (a merge into a held one is not). Arguments
+   * are checked by the caller.
+   */
   put(owner: Buffer, key: Uint8Array, set: SiblingSet, now: number): Promise<HintRecord> {
     const hk = hintKey(owner, native.hash64(key), key);
     return this.table.update(hk, hk.toString('latin1'), (cur) => {
+      if (cur === undefined && this.count >= this.maxHints) {
+        this.refused++;
+        throw new OverloadedError(`hint store full (${this.maxHints} hints held); the write is not kept for its owner here`);
+      }
       const merged = sync(cur?.set ?? undefined, set)!;
       if (cur !== undefined && merged === cur.set) return cur;
+      if (cur === undefined) this.count++;
       return { key: cur?.key ?? Buffer.from(key), set: merged, createdAt: cur?.createdAt || now };
     }) as Promise<HintRecord>;
   }
@@ -45,6 +64,7 @@ export class HintArea {
     await this.table.update(hk, hk.toString('latin1'), (cur) => {
       if (cur === undefined || (ifDigest !== undefined && (cur.set == null || digest(cur.set) !== ifDigest))) return cur;
       deleted = true;
+      this.count--;
       return undefined;
     });
     return deleted;

@@ -35,6 +35,9 @@ import { RecordTable } from './record-table.js';
 import { hintKind, siblingSetKind } from './records.js';
 import { SweepLoop } from './sweep-loop.js';
 
+/** About 300 MB of hints of 200-byte values (docs/operations.md, Hinted handoff). */
+export const DEFAULT_MAX_HINTS = 1_000_000;
+
 export interface StoreOptions {
   /** The LevelDB folder; created if missing. */
   path: string;
@@ -66,6 +69,11 @@ export interface StoreOptions {
   sweepBatch?: number;
   /** Entries a key's clock keeps before pruning the oldest. Default 32. */
   maxClockEntries?: number;
+  /**
+   * Hints this store holds at most; a new hint beyond is refused with
+   * OverloadedError (anti-entropy repairs what was not hinted). Default 1,000,000.
+   */
+  maxHints?: number;
   /** Bytes of recently written records kept decoded in memory. Default 64 MiB; 0 disables. */
   cacheBytes?: number;
   /** LevelDB's block cache. Default 16 MiB. */
@@ -141,6 +149,8 @@ export interface StoreStats {
   reclaimed: number;
   sweepErrors: number;
   hints: number;
+  /** New hints refused because maxHints were held. */
+  hintsRefused: number;
 }
 
 const ACTOR = metaKey('store.actor');
@@ -212,7 +222,7 @@ export class Store {
     const observe = onChange && ((dbKey: Buffer, before: SiblingSet | undefined, after: SiblingSet | undefined) => onChange(dataKeyHash(dbKey), before, after));
     this.data = new RecordTable(siblingSetKind(this.graceMs, this.skewMs, observe), this.queue, this.reads, options.cacheBytes ?? 64 * 1024 * 1024);
     this.hintTable = new RecordTable(hintKind((d) => (this.hintTotal += d)), this.queue, this.reads, Math.min(options.cacheBytes ?? 4 * 1024 * 1024, 4 * 1024 * 1024));
-    this.hints = new HintArea(db, this.hintTable);
+    this.hints = new HintArea(db, this.hintTable, options.maxHints ?? DEFAULT_MAX_HINTS);
     this.expiry = new ExpirySweep(db, this.data, this.queue, { graceMs: this.graceMs, skewMs: this.skewMs }, options.sweepBatch ?? 1000);
     const interval = options.sweepIntervalMs ?? 1000;
     if (interval > 0) {
@@ -224,7 +234,7 @@ export class Store {
   /** Opens (creating if needed) the store at options.path. */
   static async open(options: StoreOptions): Promise<Store> {
     if (typeof options?.path !== 'string' || options.path === '') throw new BadRequestError('path must be a non-empty string');
-    for (const name of ['maxKeyBytes', 'maxValueBytes', 'tombstoneGraceMs', 'clockSkewMs', 'sweepIntervalMs', 'cacheBytes'] as const) {
+    for (const name of ['maxKeyBytes', 'maxValueBytes', 'tombstoneGraceMs', 'clockSkewMs', 'sweepIntervalMs', 'cacheBytes', 'maxHints'] as const) {
       const v = options[name];
       if (v !== undefined && (!Number.isSafeInteger(v) || v < 0)) throw new BadRequestError(`${name} must be a non-negative integer`);
     }
@@ -250,7 +260,7 @@ export class Store {
       }
       const counter = await db.get(COUNTER);
       const store = new Store(db, options, actor.readBigUInt64LE(0), counter?.length === 8 ? readU64le(counter) : 0);
-      store.hintTotal = await store.hints.countStored();
+      store.hintTotal = store.hints.count = await store.hints.countStored();
       return store;
     } catch (err) {
       await db.close();
@@ -556,6 +566,7 @@ export class Store {
       reclaimed: this.counts.reclaimed,
       sweepErrors: this.counts.sweepErrors,
       hints: this.hintTotal,
+      hintsRefused: this.hints.refused,
     };
   }
 

@@ -20,6 +20,8 @@ describe('shoal start configuration', () => {
   it('applies defaults and flags', () => {
     const c = parseStartArgs([...key, '--id', 'n1', '--port', '7500', '--seeds', 'a:1, b:2', '--sync', '--n', '5', '--w', '3']);
     expect(c).toMatchObject({ id: 'n1', host: '127.0.0.1', port: 7500, httpPort: 7480, seeds: ['a:1', 'b:2'], sync: true, n: 5, r: 2, w: 3, partitions: 256 });
+    expect(c.maxHints).toBeUndefined();
+    expect(parseStartArgs([...key, '--max-hints', '0']).maxHints).toBe(0);
   });
 
   it('reads a JSON config file with the same keys, flags winning', () => {
@@ -48,5 +50,6 @@ describe('shoal start configuration', () => {
     expect(problems(['--config', 'c.json', ...key], { 'c.json': '{"nope": 1}' })).toEqual(['c.json: unknown key "nope"']);
     expect(problems(['--config', 'c.json', ...key], { 'c.json': '[1]' })[0]).toMatch(/JSON object/);
     expect(problems([...key, '--http-port', '7400'])).toEqual(['--http-port must differ from --port']);
+    expect(problems([...key, '--max-hints=-1'])).toEqual(['--max-hints must not be negative, got -1']);
   });
 });

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { OverloadedError } from '../../src/errors.js';
 import { sync } from '../../src/version/index.js';
 import { b, tempStores } from './support.js';
 
@@ -70,5 +71,39 @@ describe('store: hints', () => {
     expect((await owner.get(b('k'))).values.map(String)).toEqual(['v']);
     expect(sync(await owner.getSet(b('k')), set)).toEqual(await owner.getSet(b('k')));
     expect(coordinator.hintCount()).toBe(0);
+  });
+
+  it('holds at most maxHints: a new hint beyond is refused and counted, a merge into a held one is not, and the bound survives a restart', async () => {
+    const path = await stores.dir();
+    const s = await stores.open({ path, maxHints: 2 });
+    const other = await stores.open();
+    const v1 = await s.put(b('x'), b('one'));
+    // A burst within one batch: the bound counts hints not yet committed.
+    const burst = await Promise.allSettled(['a', 'b', 'c', 'd'].map((k) => s.putHint('n2', b(k), v1)));
+    expect(burst.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'rejected']);
+    for (const r of burst.slice(2)) expect((r as PromiseRejectedResult).reason).toBeInstanceOf(OverloadedError);
+    expect(s.hintCount()).toBe(2);
+    expect(await s.getHint('n2', b('c'))).toBeUndefined();
+    expect(s.stats.hintsRefused).toBe(2);
+    // Another owner's new hint is refused too: the bound is per node.
+    await expect(s.putHint('n3', b('a'), v1)).rejects.toBeInstanceOf(OverloadedError);
+    // A held hint still merges.
+    const merged = await s.putHint('n2', b('a'), await other.put(b('x'), b('two')));
+    expect(merged.set!.siblings).toHaveLength(2);
+    expect(s.stats.hintsRefused).toBe(3);
+    // Delivering one frees room for one.
+    expect(await s.deleteHint('n2', b('b'))).toBe(true);
+    await s.putHint('n3', b('a'), v1);
+    await expect(s.putHint('n3', b('b'), v1)).rejects.toBeInstanceOf(OverloadedError);
+    await s.close();
+    const again = await stores.open({ path, maxHints: 2 });
+    expect(again.hintCount()).toBe(2);
+    await expect(again.putHint('n4', b('a'), v1)).rejects.toBeInstanceOf(OverloadedError);
+    expect((await again.getHint('n2', b('a')))!.siblings).toHaveLength(2);
+  });
+
+  it('rejects a malformed maxHints', async () => {
+    await expect(stores.open({ maxHints: -1 })).rejects.toThrow(/maxHints/);
+    await expect(stores.open({ maxHints: 1.5 })).rejects.toThrow(/maxHints/);
   });
 });
