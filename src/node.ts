@@ -3,21 +3,19 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import {
-  AntiEntropy,
+  type AntiEntropy,
   type AntiEntropyConfig,
-  ExchangeResponder,
-  ForwardingReplica,
-  Handover,
-  type MemberState,
-  PartitionDrop,
+  type ExchangeResponder,
+  type ForwardingReplica,
+  type Handover,
+  type PartitionDrop,
   PartitionTrees,
-  RpcExchangePeer,
-  TransferReceiver,
+  type TransferReceiver,
   resolveAntiEntropy,
 } from './antientropy/index.js';
 import { HttpApi } from './api/index.js';
-import type { Member, SiblingSet } from './codec/index.js';
-import { MemberStatus, RingStatus } from './codec/index.js';
+import type { SiblingSet } from './codec/index.js';
+import { MemberStatus } from './codec/index.js';
 import { Coordinator, HintedHandoff, PeerReplicas, type ClusterView } from './coordinator/index.js';
 import { BadRequestError, UnavailableError } from './errors.js';
 import { type Logger, silentLogger } from './log.js';
@@ -33,7 +31,8 @@ import { Store } from './storage/index.js';
 import { type Clock, type Startable, systemClock } from './time.js';
 import { type FaultFilter, type Keyring, RpcPeers, RpcServer, UdpTransport } from './transport/index.js';
 import { handleRequest, offerRing, withRing } from './node-rpc.js';
-import { nodeMetrics, nodeStatus, partitionReport, statusName } from './node-report.js';
+import { buildOwnership, isUp } from './node-ownership.js';
+import { nodeMetrics, nodeStatus, partitionReport } from './node-report.js';
 
 export interface NodeOptions {
   /** Stable node id; default: the one stored in the data folder, else a new one. */
@@ -85,8 +84,6 @@ export interface NodeOptions {
 const META_NODE_ID = 'node.id';
 const META_INCARNATION = 'node.incarnation';
 const META_RING = 'node.ring';
-const META_INTENTS = 'node.intents';
-const META_TRANSFER = 'transfer.progress';
 
 export class ShoalNode {
   readonly id: string;
@@ -262,38 +259,25 @@ export class ShoalNode {
 
       const replicaTimeoutMs = o.replicaTimeoutMs ?? 1000;
       const replicaPeers = new PeerReplicas(peers, (mid) => memberOf(mid));
-      const isUp = (m: Member | undefined): m is Member => m !== undefined && (m.status === MemberStatus.ALIVE || m.status === MemberStatus.SUSPECT);
-      const aePeer = (mid: string): RpcExchangePeer | undefined => {
-        const m = memberOf(mid);
-        return mid !== id && isUp(m) ? new RpcExchangePeer(peers, m.host, m.port, ae.requestTimeoutMs) : undefined;
-      };
-      const placementOf = (mid: string) => {
-        const m = memberOf(mid);
-        return m ? { dc: m.dc, rack: m.rack } : undefined;
-      };
-      const capacityOf = (mid: string) => memberOf(mid)?.capacity || (mid === id ? (o.capacity ?? 1) : 1);
-      const forwarding = new ForwardingReplica(store, {
-        targets: (key) => {
-          const h = intentRef.handover;
-          const r = ring.ring;
-          if (h === undefined || !h.forwarding || r === undefined) return [];
-          return h.forwardTargets(native.partitionOf(key, r.partitions));
-        },
-        send: async (mid, key, set) => {
-          const m = memberOf(mid);
-          const r = ring.ring;
-          if (!isUp(m) || r === undefined) throw new UnavailableError(`${mid} is not reachable`);
-          // Within the coordinator's wait for this replica, so that a slow target becomes a hint, not a failed write.
-          const peer = new RpcExchangePeer(peers, m.host, m.port, Math.max(100, Math.floor(replicaTimeoutMs / 2)));
-          await peer.sync({ partitions: r.partitions, partition: native.partitionOf(key, r.partitions), push: [{ key, set }], pull: [] });
-        },
+      const { forwarding, antiEntropy, transfer, drop, handover, responder } = buildOwnership({
+        id,
+        n,
+        capacity: o.capacity ?? 1,
+        ae,
+        trees,
+        store,
+        ring,
+        peers,
+        membership,
+        memberOf,
+        replicaTimeoutMs,
+        intentRef,
+        log,
+        onLeft: o.onLeft,
       });
       const cluster: ClusterView = {
         placement: () => ref.node!.placement(),
-        isReachable: (mid) => {
-          const m = memberOf(mid);
-          return m !== undefined && (m.status === MemberStatus.ALIVE || m.status === MemberStatus.SUSPECT);
-        },
+        isReachable: (mid) => isUp(memberOf(mid)),
       };
       const coordinator = new Coordinator({
         nodeId: id,
@@ -334,74 +318,6 @@ export class ShoalNode {
             if (!results.some((x) => x.status === 'fulfilled')) throw new UnavailableError('no current replica took the hint');
           };
         },
-      });
-      const antiEntropy = new AntiEntropy({
-        config: ae,
-        trees,
-        store,
-        shared: () => intentRef.handover?.shared() ?? new Map(),
-        peer: aePeer,
-        onError: (err, peer, p) => log.debug('anti-entropy exchange failed', { peer, partition: p, err }),
-      });
-      const transfer = new TransferReceiver({
-        nodeId: id,
-        config: ae,
-        trees,
-        store,
-        plan: () => intentRef.handover?.transferPlan(),
-        peer: aePeer,
-        isGone: (mid) => {
-          const m = memberOf(mid);
-          return m !== undefined && (m.status === MemberStatus.DEAD || m.status === MemberStatus.LEFT);
-        },
-        progress: { load: () => store.getMeta(META_TRANSFER), save: (b) => store.putMeta(META_TRANSFER, b) },
-        onDone: () => intentRef.handover?.kick(),
-        onError: (err, p, src) => log.debug('transfer exchange failed', { partition: p, source: src, err }),
-      });
-      const drop = new PartitionDrop({
-        config: ae,
-        store,
-        budget: antiEntropy.budget,
-        replicaFor: (p) => {
-          for (const mid of intentRef.handover?.replicasOf(p) ?? []) {
-            const peer = aePeer(mid);
-            if (peer !== undefined) return peer;
-          }
-          return undefined;
-        },
-      });
-      const handover = new Handover({
-        nodeId: id,
-        config: ae,
-        n,
-        keeper: ring,
-        placementOf,
-        capacityOf,
-        members: {
-          state: (mid) => {
-            const m = memberOf(mid);
-            return m === undefined ? undefined : (statusName(m.status) as MemberState);
-          },
-          setRole: (role) => membership.update({ ringStatus: role === 'active' ? RingStatus.ACTIVE : role === 'leaving' ? RingStatus.LEAVING : RingStatus.JOINING }),
-          remove: (mid) => membership.remove(mid),
-          leave: () => membership.leave(),
-        },
-        intents: { load: () => store.getMeta(META_INTENTS), save: (b) => store.putMeta(META_INTENTS, b) },
-        trees,
-        transfer,
-        drop,
-        log,
-        onLeft: () => o.onLeft?.(),
-      });
-      intentRef.handover = handover;
-      const responder = new ExchangeResponder({
-        trees,
-        store,
-        segments: ae.segments,
-        fanout: ae.fanout,
-        maxMessageBytes: ae.maxMessageBytes,
-        maxInbound: ae.maxInboundExchanges,
-        mayTransfer: (peer, p) => handover.mayTransfer(peer, p),
       });
       const http =
         o.httpPort === undefined

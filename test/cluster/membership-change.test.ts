@@ -27,6 +27,8 @@ class Load {
   readonly acked = new Map<string, string>();
   /** Reads of an acknowledged key that came back absent or wrong: must stay empty. */
   readonly lost: string[] = [];
+  /** For each lost read, where the key was then (each node's own copy, hints pending): evidence for a failure. */
+  readonly evidence: string[] = [];
   reads = 0;
   failedWrites = 0;
   private n = 0;
@@ -60,7 +62,10 @@ class Load {
       }
       const key = pick(keys);
       const outcome = await readBack(key, this.acked.get(key)!);
-      if (outcome === 'lost') this.lost.push(key);
+      if (outcome === 'lost') {
+        this.lost.push(key);
+        this.evidence.push(`${key} at ${new Date().toISOString()}: ${await whereIs(key)}`);
+      }
       if (outcome !== 'unavailable') this.reads++;
     }
   }
@@ -69,6 +74,21 @@ class Load {
     this.stopped = true;
     await Promise.all(this.loops);
   }
+}
+
+/** Each running node's own copy of key (HTTP status of a local read) and its pending hints. */
+async function whereIs(key: string): Promise<string> {
+  const each = await Promise.all(
+    cluster.running().map(async (n) => {
+      try {
+        const [local, status] = await Promise.all([http(n, `/kv/${key}?local=true`), cluster.status(n)]);
+        return `${n.id} local ${local.status}, ${status.hints.pending} hints`;
+      } catch {
+        return `${n.id} unreachable`;
+      }
+    }),
+  );
+  return each.join('; ');
 }
 
 /** Reads a key with r=2 through a random running node; retries elsewhere when a node cannot answer. */
@@ -169,7 +189,7 @@ describe('membership changes under load', () => {
     await waitFor('more writes after the change', () => load!.acked.size > atChange + 20);
     await load.stop();
 
-    expect(load.lost).toEqual([]);
+    expect(load.lost, load.evidence.join('\n')).toEqual([]);
     expect(load.reads).toBeGreaterThan(0);
     const acked = new Map([...load.acked, ...Array.from({ length: 600 }, (_, i) => [`pre-${i}`, `v-pre-${i}`] as [string, string])]);
     expect(await allReadable(acked)).toEqual([]);
@@ -197,7 +217,7 @@ describe('membership changes under load', () => {
     await cluster.waitConverged(90_000);
     await load.stop();
 
-    expect(load.lost).toEqual([]);
+    expect(load.lost, load.evidence.join('\n')).toEqual([]);
     for (const [k, v] of load.acked) written.set(k, v);
     expect(await allReadable(written)).toEqual([]);
     const views = await Promise.all(cluster.running().map((n) => cluster.status(n)));
@@ -221,7 +241,7 @@ describe('membership changes under load', () => {
     await cluster.waitConverged(90_000);
     await load.stop();
 
-    expect(load.lost).toEqual([]);
+    expect(load.lost, load.evidence.join('\n')).toEqual([]);
     for (const [k, v] of load.acked) written.set(k, v);
     expect(await allReadable(written)).toEqual([]);
     await waitFor('the removed node to be marked left', async () => {
