@@ -112,25 +112,34 @@ export class Client {
     return client;
   }
 
+  // get, put and delete are plain promise chains, not async functions: one promise
+  // and one microtask turn less per request, and the usual case (the first node
+  // answers) skips send()'s failover loop.
+
   /** The key's live values (several when concurrent writes left siblings) and its context. */
-  async get(key: string | Uint8Array, options: GetOptions = {}): Promise<{ values: Buffer[]; context: Buffer }> {
-    const k = toKey(key);
-    const reply = await this.send(k, { kind: 'clientGet', value: { key: k, r: options.r ?? 0 } });
-    if (reply.kind !== 'clientGetReply') throw unexpected(reply);
-    return { values: reply.value.values.map((v) => Buffer.from(v)), context: Buffer.from(reply.value.context) };
+  get(key: string | Uint8Array, options: GetOptions = {}): Promise<{ values: Buffer[]; context: Buffer }> {
+    try {
+      const k = toKey(key);
+      return this.send(k, { kind: 'clientGet', value: { key: k, r: options.r ?? 0 } }).then(getResult);
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
   }
 
   /** Writes a value; with the context of a get, it replaces the versions that get saw. */
-  async put(key: string | Uint8Array, value: string | Uint8Array, options: PutOptions = {}): Promise<{ context: Buffer }> {
-    const k = toKey(key);
-    const v = typeof value === 'string' ? Buffer.from(value, 'utf8') : value;
-    if (!(v instanceof Uint8Array)) throw new BadRequestError('value must be a string, Buffer or Uint8Array');
-    const reply = await this.send(k, {
-      kind: 'clientPut',
-      value: { key: k, value: v, context: options.context ?? EMPTY, ttlMs: options.ttlMs ?? 0, w: options.w ?? 0, forwarded: false },
-    });
-    if (reply.kind !== 'clientPutReply') throw unexpected(reply);
-    return { context: Buffer.from(reply.value.context) };
+  put(key: string | Uint8Array, value: string | Uint8Array, options: PutOptions = {}): Promise<{ context: Buffer }> {
+    try {
+      const k = toKey(key);
+      const v = typeof value === 'string' ? Buffer.from(value, 'utf8') : value;
+      if (!(v instanceof Uint8Array)) throw new BadRequestError('value must be a string, Buffer or Uint8Array');
+      const body: Body = {
+        kind: 'clientPut',
+        value: { key: k, value: v, context: options.context ?? EMPTY, ttlMs: options.ttlMs ?? 0, w: options.w ?? 0, forwarded: false },
+      };
+      return this.send(k, body).then(putResult);
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
   }
 
   /** Deletes the versions the context covers (all of them with a fresh get's context). */
@@ -176,13 +185,33 @@ export class Client {
     throw new UnavailableError(`no node answered among ${candidates.length} tried`, { cause: last });
   }
 
-  private async send(key: Buffer, body: Body): Promise<Body> {
-    if (this.closed) throw new ClosedError('the client is closed');
+  /** Sends to the key's first node; on a retryable failure, fails over (failover()). */
+  private send(key: Buffer, body: Body): Promise<Body> {
+    if (this.closed) return Promise.reject(new ClosedError('the client is closed'));
     this.stats.requests++;
-    let last: unknown;
+    const { members, replicas } = attemptsFor(this.routing!, key);
+    const m = members[0];
+    if (m === undefined) return this.failover(key, body, 0, undefined);
+    return this.peers.request(m.host, m.port, body, this.requestOptions).then(
+      (reply) => {
+        if (replicas > 0) this.stats.direct++;
+        else this.stats.indirect++;
+        return reply;
+      },
+      (err: unknown) => {
+        if (!(err instanceof ShoalError) || !RETRYABLE.has(err.code)) throw err;
+        this.stats.failovers++;
+        return this.failover(key, body, 1, err);
+      },
+    );
+  }
+
+  /** The rest of send(): the key's other nodes from `from` on, then a ring refresh and all of them again. */
+  private async failover(key: Buffer, body: Body, from: number, first: unknown): Promise<Body> {
+    let last: unknown = first;
     for (let round = 0; round < 2; round++) {
       const { members, replicas } = attemptsFor(this.routing!, key);
-      for (let i = 0; i < members.length; i++) {
+      for (let i = round === 0 ? from : 0; i < members.length; i++) {
         const m = members[i]!;
         try {
           const reply = await this.peers.request(m.host, m.port, body, this.requestOptions);
@@ -257,6 +286,16 @@ function parseAddress(s: string): Address {
   const port = m ? Number(m[2]) : NaN;
   if (!m || m[1] === '' || !(port > 0 && port < 65536)) throw new BadRequestError(`seed "${s}" is not host:port`);
   return { host: m[1]!.replace(/^\[(.*)\]$/, '$1'), port };
+}
+
+function getResult(reply: Body): { values: Buffer[]; context: Buffer } {
+  if (reply.kind !== 'clientGetReply') throw unexpected(reply);
+  return { values: reply.value.values.map((v) => Buffer.from(v)), context: Buffer.from(reply.value.context) };
+}
+
+function putResult(reply: Body): { context: Buffer } {
+  if (reply.kind !== 'clientPutReply') throw unexpected(reply);
+  return { context: Buffer.from(reply.value.context) };
 }
 
 function unexpected(b: Body): Error {

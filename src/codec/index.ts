@@ -16,5 +16,7 @@ export {
 } from './codec.js';
 export type { MessageCodec } from './codec.js';
 export { envelopeFieldOf, peekEnvelope } from './envelope-head.js';
+export { DIRECT_ENCODERS, varintSize, writeVarint } from './direct-encoding.js';
+export type { DirectEncoder } from './direct-encoding.js';
 export type { EnvelopeHead } from './envelope-head.js';
 export { errorFromWire, errorToWire, MAX_ERROR_MESSAGE } from './wire-error.js';

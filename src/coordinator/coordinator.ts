@@ -138,9 +138,8 @@ export class Coordinator {
   // ------------------------------------------------------------------ replica side
 
   /** A ReplicaWrite from a coordinator: merge, or keep as a hint for its owner. */
-  async replicaWrite(key: Buffer, set: SiblingSet, hintFor: string): Promise<void> {
-    if (hintFor !== '' && hintFor !== this.o.nodeId) await this.o.local.putHint(hintFor, key, set);
-    else await this.o.local.merge(key, set);
+  replicaWrite(key: Buffer, set: SiblingSet, hintFor: string): Promise<unknown> {
+    return hintFor !== '' && hintFor !== this.o.nodeId ? this.o.local.putHint(hintFor, key, set) : this.o.local.merge(key, set);
   }
 
   /** A ReplicaRead: this node's state of the key, with hints held for `readFor`. */

@@ -6,8 +6,8 @@
 // oneof by deleting the other sixteen members on every decode, which made it ~4x
 // slower than decoding the body alone (measured; see bench/rpc.bench.ts).
 import protobuf from 'protobufjs';
-import { messageType } from '../codec/index.js';
-import type { EnvelopeBodies, EnvelopeKind } from '../codec/index.js';
+import { DIRECT_ENCODERS, messageType, varintSize, writeVarint } from '../codec/index.js';
+import type { DirectEncoder, EnvelopeBodies, EnvelopeKind } from '../codec/index.js';
 
 /** One message of any kind, e.g. `{ kind: 'clientPut', value: { key, value, ... } }`. */
 export type Body = { [K in EnvelopeKind]: { kind: K; value: EnvelopeBodies[K] } }[EnvelopeKind];
@@ -20,11 +20,18 @@ interface Member {
   type: protobuf.Type;
   /** The member's tag: field number << 3 | length-delimited. */
   tag: number;
+  /** A hand-written encoder (src/codec/direct-encoding.ts) for the request path's kinds. */
+  direct: DirectEncoder<unknown> | undefined;
 }
 
 const envelope = messageType('Envelope');
 const members = envelope.oneofs['body']!.fieldsArray.map(
-  (f): Member => ({ kind: f.name as EnvelopeKind, type: f.resolve().resolvedType as protobuf.Type, tag: (f.id << 3) | 2 }),
+  (f): Member => ({
+    kind: f.name as EnvelopeKind,
+    type: f.resolve().resolvedType as protobuf.Type,
+    tag: (f.id << 3) | 2,
+    direct: DIRECT_ENCODERS[f.name as EnvelopeKind] as DirectEncoder<unknown> | undefined,
+  }),
 );
 // Install the generated decoders now: the first call of an uninstalled one would drop
 // the merge-target and depth arguments decodeEnvelope passes.
@@ -44,6 +51,12 @@ let writer = protobuf.Writer.create();
  * protobufjs may throw for fields of the wrong type.
  */
 export function encodeEnvelope(id: number, body: Body): Uint8Array {
+  const size = directSize(id, body);
+  if (size >= 0) {
+    const out = Buffer.allocUnsafe(size);
+    if (writeDirect(id, body, out, 0) !== size) throw new TypeError(`${body.kind}: the value changed while it was encoded`);
+    return out;
+  }
   const m = byKind.get(body.kind);
   if (m === undefined) throw new TypeError(`unknown message kind ${String(body.kind)}`);
   if (typeof body.value !== 'object' || body.value === null) throw new TypeError(`${m.kind}: value must be an object`);
@@ -58,6 +71,35 @@ export function encodeEnvelope(id: number, body: Body): Uint8Array {
     writer = protobuf.Writer.create(); // drop the half-written frame
     throw err;
   }
+}
+
+// The body size found by the last directSize(), for the writeDirect() that follows it.
+let directBodySize = 0;
+
+/**
+ * The payload size of `body` under `id` when a direct encoder takes it (the request
+ * path's kinds with plain values), else -1: use encodeEnvelope. A size >= 0 must be
+ * followed at once by writeDirect() of the same id and body.
+ */
+export function directSize(id: number, body: Body): number {
+  const m = byKind.get(body.kind);
+  if (m === undefined || m.direct === undefined || !(id >= 0 && id <= 0xffffffff && Number.isInteger(id))) return -1;
+  const n = m.direct.size(body.value);
+  if (n < 0) return -1;
+  directBodySize = n;
+  return (id !== 0 ? 1 + varintSize(id) : 0) + varintSize(m.tag) + varintSize(n) + n;
+}
+
+/** Writes the payload directSize() just measured at `off`; returns the offset after it. */
+export function writeDirect(id: number, body: Body, buf: Buffer, off: number): number {
+  const m = byKind.get(body.kind)!;
+  if (id !== 0) {
+    buf[off++] = 0x08;
+    off = writeVarint(buf, off, id);
+  }
+  off = writeVarint(buf, off, m.tag);
+  off = writeVarint(buf, off, directBodySize);
+  return m.direct!.write(body.value, buf, off);
 }
 
 /** protobufjs's generated decoder: (reader, length, end-group tag, depth, merge target). */

@@ -12,7 +12,7 @@ import { FrameDecoder } from './framing.js';
 import type { FrameSink } from './framing.js';
 import { FrameOutbox } from './outbox.js';
 import { decodeEnvelope, encodeEnvelope } from './body.js';
-import type { DecodedEnvelope } from './body.js';
+import type { Body, DecodedEnvelope } from './body.js';
 import {
   HANDSHAKE_MAX_FRAME_BYTES,
   PROTOCOL_VERSION,
@@ -128,6 +128,14 @@ export class Connection implements FrameSink {
   /** Queues one encoded Envelope; ignored once closed. */
   send(payload: Uint8Array): void {
     if (this.state !== 'closed') this.outbox.push(payload);
+  }
+
+  /**
+   * Encodes and queues one Envelope (see FrameOutbox.pushBody); returns its payload
+   * size. A payload over `limit`, or anything once closed, is not queued.
+   */
+  sendBody(id: number, body: Body, limit: number): number {
+    return this.outbox.pushBody(id, body, limit);
   }
 
   /** Resolves once the socket has closed (after close(), or on its own). */

@@ -201,6 +201,10 @@ export class RpcPeers {
   }
 }
 
+function tooLarge(size: number, limit: number): TooLargeError {
+  return new TooLargeError(`request of ${size} bytes exceeds the frame limit of ${limit}`);
+}
+
 /** What the pool remembers about one address across connections. */
 class PeerSlot {
   link: PeerLink | undefined;
@@ -274,24 +278,30 @@ class PeerLink implements ConnectionOwner {
     let id = (this.nextId + 1) >>> 0;
     while (id === 0 || this.pending.has(id)) id = (id + 1) >>> 0;
     this.nextId = id;
-    let payload: Uint8Array;
+    const delay = pool.options.faultFilter?.delayMs ?? 0;
+    let payload: Uint8Array | undefined;
     try {
-      payload = encodeEnvelope(id, body);
+      if (this.conn.isReady && delay === 0) {
+        // The usual case: encoded straight into the connection's outbox.
+        const size = this.conn.sendBody(id, body, pool.maxFrameBytes);
+        if (size > pool.maxFrameBytes) return Promise.reject(tooLarge(size, pool.maxFrameBytes));
+      } else {
+        payload = encodeEnvelope(id, body);
+        if (payload.length > pool.maxFrameBytes) return Promise.reject(tooLarge(payload.length, pool.maxFrameBytes));
+      }
     } catch (err) {
       return Promise.reject(err instanceof Error ? err : new TypeError(String(err)));
-    }
-    if (payload.length > pool.maxFrameBytes) {
-      return Promise.reject(new TooLargeError(`request of ${payload.length} bytes exceeds the frame limit of ${pool.maxFrameBytes}`));
     }
     pool.tally.requests++;
     return new Promise<Body>((resolve, reject) => {
       this.pending.set(id, { resolve, reject, deadline: performance.now() + timeoutMs });
       if (this.sweep === undefined) this.sweep = setInterval(() => this.expire(), SWEEP_MS);
-      const delay = pool.options.faultFilter?.delayMs ?? 0;
+      if (payload === undefined) return;
       if (delay > 0) {
+        const p = payload;
         const timer = setTimeout(() => {
           this.delayed.delete(timer);
-          if (this.pending.has(id)) this.send(payload);
+          if (this.pending.has(id)) this.send(p);
         }, delay);
         this.delayed.add(timer);
       } else {

@@ -274,19 +274,17 @@ class ServerSession implements ConnectionOwner {
 
   private reply(id: number, body: Body): void {
     if (id === 0 || this.conn.isClosed) return;
-    let payload: Uint8Array;
+    let size: number;
     try {
       if (typeof body !== 'object' || body === null) throw new TypeError('the handler returned no message');
-      payload = encodeEnvelope(id, body);
+      size = this.conn.sendBody(id, body, this.server.maxFrameBytes);
     } catch (err) {
       this.handlerFailed(id, err);
       return;
     }
-    if (payload.length > this.server.maxFrameBytes) {
-      this.replyError(id, new TooLargeError(`reply of ${payload.length} bytes exceeds the frame limit`));
-      return;
+    if (size > this.server.maxFrameBytes) {
+      this.replyError(id, new TooLargeError(`reply of ${size} bytes exceeds the frame limit`));
     }
-    this.conn.send(payload);
   }
 
   private handlerFailed(id: number, err: unknown): void {
