@@ -12,6 +12,7 @@ import { QuorumUnavailableError, UnavailableError } from '../../src/errors.js';
 import { PreferenceLists, createRing, joinRing } from '../../src/ring/index.js';
 import { Store } from '../../src/storage/index.js';
 import { systemClock } from '../../src/time.js';
+import { coordinatorOptions } from './support.js';
 
 const IDS = ['n1', 'n2', 'n3', 'n4', 'n5'];
 
@@ -61,20 +62,12 @@ async function makeSim(): Promise<Sim> {
   for (const id of IDS) {
     s.coords.set(
       id,
-      new Coordinator({
+      new Coordinator(coordinatorOptions({
         nodeId: id,
-        n: 3,
-        r: 2,
-        w: 2,
-        requestTimeoutMs: 5000,
-        replicaTimeoutMs: 1000,
-        maxKeyBytes: 1024,
-        maxValueBytes: 1024 * 1024,
         local: s.stores.get(id)!,
         peers,
         cluster: { placement: () => s.placement, isReachable: (x) => !s.down.has(x) },
-        clock: systemClock,
-      }),
+      })),
     );
   }
   return s;
@@ -236,15 +229,9 @@ describe('coordinator: replication while the local batch commits', () => {
     const committedAtSend: Array<SiblingSet | undefined> = [];
     const batchesAtSend: number[] = [];
     // Watch the coordinator's own store at the moment each replica write leaves.
-    const watched = new Coordinator({
+    const watched = new Coordinator(coordinatorOptions({
       nodeId: coordId,
-      n: 3,
-      r: 2,
       w: 3,
-      requestTimeoutMs: 5000,
-      replicaTimeoutMs: 1000,
-      maxKeyBytes: 1024,
-      maxValueBytes: 1024 * 1024,
       local: sim.stores.get(coordId)!,
       peers: {
         write: async (to: string, k: Buffer, set: SiblingSet, hintFor: string) => {
@@ -254,8 +241,7 @@ describe('coordinator: replication while the local batch commits', () => {
         },
       } as unknown as ReplicaPeers,
       cluster: { placement: () => sim.placement, isReachable: () => true },
-      clock: systemClock,
-    });
+    }));
     const before = sim.stores.get(coordId)!.stats.batches;
     const out = await watched.put(key('early'), Buffer.from('v'));
     await watched.drain();
@@ -275,15 +261,8 @@ describe('coordinator: replication while the local batch commits', () => {
       clock: Buffer.from([1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 1]),
       siblings: [{ dot: Buffer.from([1, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0]), value: Buffer.from('v'), tombstone: false, expiresAt: 0, writtenAt: 1 }],
     };
-    const c = new Coordinator({
+    const c = new Coordinator(coordinatorOptions({
       nodeId: reps[0]!,
-      n: 3,
-      r: 2,
-      w: 2,
-      requestTimeoutMs: 5000,
-      replicaTimeoutMs: 1000,
-      maxKeyBytes: 1024,
-      maxValueBytes: 1024 * 1024,
       local: {
         put: async (_k: Buffer, _v: Buffer, o: { staged?: (s: SiblingSet) => void }) => {
           if (!failAfterStaging) throw new UnavailableError('disk gone before');
@@ -298,8 +277,7 @@ describe('coordinator: replication while the local batch commits', () => {
         },
       } as unknown as ReplicaPeers,
       cluster: { placement: () => sim.placement, isReachable: () => true },
-      clock: systemClock,
-    });
+    }));
     await expect(c.put(key('lf'), Buffer.from('v'))).rejects.toThrow('disk gone after');
     await c.drain();
     expect(sent.sort()).toEqual([reps[1]!, reps[2]!].sort());
@@ -314,15 +292,9 @@ describe('coordinator: replication while the local batch commits', () => {
     const reps = replicasOf('bad');
     await sim.coords.get(reps[0]!)!.put(key('bad'), Buffer.from('v'));
     await sim.coords.get(reps[0]!)!.drain();
-    const c = new Coordinator({
+    const c = new Coordinator(coordinatorOptions({
       nodeId: reps[0]!,
-      n: 3,
       r: 3,
-      w: 2,
-      requestTimeoutMs: 5000,
-      replicaTimeoutMs: 1000,
-      maxKeyBytes: 1024,
-      maxValueBytes: 1024 * 1024,
       local: sim.stores.get(reps[0]!)!,
       peers: {
         // A clock of format 9: not a version vector.
@@ -330,8 +302,7 @@ describe('coordinator: replication while the local batch commits', () => {
         write: async () => {},
       } as unknown as ReplicaPeers,
       cluster: { placement: () => sim.placement, isReachable: () => true },
-      clock: systemClock,
-    });
+    }));
     await expect(c.get(key('bad'))).rejects.toThrow();
     await c.drain();
   });

@@ -9,7 +9,7 @@ import { Coordinator, type ReplicaPeers } from '../../src/coordinator/index.js';
 import { QuorumUnavailableError, UnavailableError } from '../../src/errors.js';
 import { PreferenceLists, createRing, joinRing } from '../../src/ring/index.js';
 import { Store } from '../../src/storage/index.js';
-import { systemClock } from '../../src/time.js';
+import { coordinatorOptions } from './support.js';
 
 const IDS = ['n1', 'n2', 'n3', 'n4', 'n5'];
 const KEY = Buffer.from('bounded');
@@ -50,20 +50,12 @@ async function cluster(full: (walk: readonly string[]) => string[], down: (walk:
   for (const id of IDS) {
     coords.set(
       id,
-      new Coordinator({
+      new Coordinator(coordinatorOptions({
         nodeId: id,
-        n: 3,
-        r: 2,
-        w: 2,
-        requestTimeoutMs: 5000,
-        replicaTimeoutMs: 1000,
-        maxKeyBytes: 1024,
-        maxValueBytes: 1024 * 1024,
         local: stores.get(id)!,
         peers,
         cluster: { placement: () => placement, isReachable: (x) => !downSet.has(x) },
-        clock: systemClock,
-      }),
+      })),
     );
   }
   return walk;
