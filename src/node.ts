@@ -64,6 +64,8 @@ export interface NodeOptions {
   hintMaxAgeMs?: number;
   /** Hints this node holds at most (Store's maxHints). */
   maxHints?: number;
+  /** Riak's notfound_ok for reads this node coordinates (CoordinatorOptions.notFoundOk; default false). */
+  notFoundOk?: boolean;
   tombstoneGraceMs?: number;
   /**
    * Stage this node's join as soon as it learns the cluster's ring (default true).
@@ -292,6 +294,7 @@ export class ShoalNode {
         peers: replicaPeers,
         cluster,
         clock,
+        notFoundOk: o.notFoundOk ?? false,
       });
       const handoff = new HintedHandoff({
         hints: {

@@ -35,6 +35,8 @@ export interface StartConfig {
   hintMaxAgeMs: number | undefined;
   /** Hinted handoff: hints a node holds at most; new ones beyond are refused (and counted). */
   maxHints: number | undefined;
+  /** Reads: a "not found" reply counts towards R at once (Riak's notfound_ok); default off. */
+  notFoundOk: boolean;
 }
 
 export class ConfigError extends Error {
@@ -69,6 +71,7 @@ const DEFAULTS: Omit<StartConfig, 'clusterKeyFile' | 'id'> = {
   handoverGraceMs: undefined,
   hintMaxAgeMs: undefined,
   maxHints: undefined,
+  notFoundOk: false,
 };
 
 type Kind = 'string' | 'int' | 'list' | 'bool';
@@ -102,6 +105,7 @@ const KEYS: Record<string, [keyof StartConfig, Kind]> = {
   'handover-grace-ms': ['handoverGraceMs', 'int'],
   'hint-max-age-ms': ['hintMaxAgeMs', 'int'],
   'max-hints': ['maxHints', 'int'],
+  'notfound-ok': ['notFoundOk', 'bool'],
 };
 
 export const START_USAGE = `Usage: shoal start [options]
@@ -116,6 +120,8 @@ export const START_USAGE = `Usage: shoal start [options]
   --dc NAME --rack NAME    placement for replica spreading (default dc1 / rack1)
   --capacity N             relative share of the data (default 1)
   --n N --r N --w N        replication factor and default quorums (default 3 / 2 / 2)
+  --notfound-ok            a replica's "not found" counts towards R at once (Riak's
+                           notfound_ok); default: only once every replica answered
   --partitions Q           partitions, a power of two, same on every node (default 256)
   --cluster-key-file FILE  the cluster key (create one with: shoal keygen > FILE)
   --profile lan|fast       membership timing (fast: loopback clusters and tests)

@@ -56,6 +56,7 @@ export async function runStart(argv: string[]): Promise<number> {
       join: !cfg.noJoin,
       ...(cfg.hintMaxAgeMs !== undefined ? { hintMaxAgeMs: cfg.hintMaxAgeMs } : {}),
       ...(cfg.maxHints !== undefined ? { maxHints: cfg.maxHints } : {}),
+      notFoundOk: cfg.notFoundOk,
       antiEntropy,
       onLeft: () => departed(),
       log,

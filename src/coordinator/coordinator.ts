@@ -26,6 +26,14 @@ export interface CoordinatorOptions {
   peers: ReplicaPeers;
   cluster: ClusterView;
   clock: Clock;
+  /**
+   * Riak's notfound_ok. False (the default): a replica's "not found" counts towards
+   * R only once every asked replica has answered, so a key that some replica holds
+   * is found even when the first R replies are from replicas that miss it (after a
+   * failure, a sloppy write, a replaced disk). Reads of absent keys then wait for
+   * the slowest replica. True: a "not found" counts like any reply.
+   */
+  notFoundOk?: boolean;
 }
 
 export interface CoordinatorStats {
@@ -321,6 +329,7 @@ export class Coordinator {
       t.node === this.o.nodeId ? this.replicaRead(key, t.standsFor) : this.o.peers.read(t.node, key, t.standsFor, this.o.replicaTimeoutMs),
     repair: (key, targets, sets) => this.repair(key, targets, sets),
     track: (p) => this.track(p),
+    notFoundOk: () => this.o.notFoundOk === true,
   };
 
   /**
@@ -353,6 +362,8 @@ interface RoundOwner {
   repair(key: Buffer, targets: readonly Target[], sets: ReadonlyArray<SiblingSet | undefined>): void;
   /** Counts background work for drain(). */
   track(p: Promise<unknown>): void;
+  /** Whether an absent reply counts towards R at once (CoordinatorOptions.notFoundOk). */
+  notFoundOk(): boolean;
 }
 
 /**
@@ -363,6 +374,8 @@ class ReadRound {
   readonly targets: Target[] = [];
   readonly sets: Array<SiblingSet | undefined> = [];
   private outstanding = 0;
+  /** Absent replies not counted towards R yet (notFoundOk false). */
+  private absent = 0;
   private repairDone: (() => void) | undefined;
 
   constructor(
@@ -380,7 +393,8 @@ class ReadRound {
       (set) => {
         this.targets.push(t);
         this.sets.push(set);
-        q.succeed();
+        if (set === undefined && !this.c.notFoundOk()) this.absent++;
+        else q.succeed();
         this.settled();
       },
       (err: unknown) => {
@@ -395,6 +409,8 @@ class ReadRound {
   /** After the last ask: repair with whatever came back (even if R was not reached). */
   private settled(): void {
     if (--this.outstanding > 0) return;
+    // Every ask has settled: the key is absent wherever it was not found.
+    for (; this.absent > 0; this.absent--) this.q.succeed();
     try {
       this.c.repair(this.key, this.targets, this.sets);
     } catch {

@@ -22,6 +22,8 @@ describe('shoal start configuration', () => {
     expect(c).toMatchObject({ id: 'n1', host: '127.0.0.1', port: 7500, httpPort: 7480, seeds: ['a:1', 'b:2'], sync: true, n: 5, r: 2, w: 3, partitions: 256 });
     expect(c.maxHints).toBeUndefined();
     expect(parseStartArgs([...key, '--max-hints', '0']).maxHints).toBe(0);
+    expect(c.notFoundOk).toBe(false);
+    expect(parseStartArgs([...key, '--notfound-ok']).notFoundOk).toBe(true);
   });
 
   it('reads a JSON config file with the same keys, flags winning', () => {
