@@ -40,6 +40,8 @@ export interface OwnershipDeps {
   intentRef: { handover?: Handover };
   log: Logger;
   onLeft: (() => void) | undefined;
+  /** A hint was stored for owner. */
+  onHint: (owner: string) => void;
 }
 
 export interface OwnershipParts {
@@ -58,7 +60,7 @@ const META_TRANSFER = 'transfer.progress';
 export const isUp = (m: Member | undefined): m is Member => m !== undefined && (m.status === MemberStatus.ALIVE || m.status === MemberStatus.SUSPECT);
 
 export function buildOwnership(d: OwnershipDeps): OwnershipParts {
-  const { id, n, capacity, ae, trees, store, ring, peers, membership, memberOf, replicaTimeoutMs, intentRef, log, onLeft } = d;
+  const { id, n, capacity, ae, trees, store, ring, peers, membership, memberOf, replicaTimeoutMs, intentRef, log, onLeft, onHint } = d;
   const aePeer = (mid: string): RpcExchangePeer | undefined => {
     const m = memberOf(mid);
     return mid !== id && isUp(m) ? new RpcExchangePeer(peers, m.host, m.port, ae.requestTimeoutMs) : undefined;
@@ -83,6 +85,7 @@ export function buildOwnership(d: OwnershipDeps): OwnershipParts {
       const peer = new RpcExchangePeer(peers, m.host, m.port, Math.max(100, Math.floor(replicaTimeoutMs / 2)));
       await peer.sync({ partitions: r.partitions, partition: native.partitionOf(key, r.partitions), push: [{ key, set }], pull: [] });
     },
+    onHint,
   });
   const antiEntropy = new AntiEntropy({
     config: ae,

@@ -260,6 +260,7 @@ export class ShoalNode {
       });
 
       const replicaTimeoutMs = o.replicaTimeoutMs ?? 1000;
+      const handoffRef: { handoff?: HintedHandoff } = {};
       const replicaPeers = new PeerReplicas(peers, (mid) => memberOf(mid));
       const { forwarding, antiEntropy, transfer, drop, handover, responder } = buildOwnership({
         id,
@@ -276,6 +277,7 @@ export class ShoalNode {
         intentRef,
         log,
         onLeft: o.onLeft,
+        onHint: (owner) => handoffRef.handoff?.hinted(owner),
       });
       const cluster: ClusterView = {
         placement: () => ref.node!.placement(),
@@ -322,6 +324,7 @@ export class ShoalNode {
           };
         },
       });
+      handoffRef.handoff = handoff;
       const http =
         o.httpPort === undefined
           ? undefined

@@ -23,6 +23,8 @@ export interface ForwardingOptions {
   targets(key: Buffer): readonly string[];
   /** Sends the version to a target (merged there without forwarding further). */
   send(nodeId: string, key: Buffer, set: SiblingSet): Promise<void>;
+  /** Told of every hint stored through this replica, once stored (hinted handoff delivers promptly). */
+  onHint?: (owner: string) => void;
 }
 
 export interface ForwardingStats {
@@ -61,8 +63,10 @@ export class ForwardingReplica implements ReplicaStore {
     return this.store.getSet(key);
   }
 
-  putHint(owner: string, key: Buffer, set: SiblingSet): Promise<unknown> {
-    return this.store.putHint(owner, key, set);
+  async putHint(owner: string, key: Buffer, set: SiblingSet): Promise<unknown> {
+    const out = await this.store.putHint(owner, key, set);
+    this.o.onHint?.(owner);
+    return out;
   }
 
   getHint(owner: string, key: Buffer): Promise<SiblingSet | undefined> {
@@ -80,7 +84,7 @@ export class ForwardingReplica implements ReplicaStore {
           },
           async () => {
             this.stats.hinted++;
-            await this.store.putHint(id, key, set);
+            await this.putHint(id, key, set);
           },
         ),
       ),

@@ -24,6 +24,8 @@ export interface HandoffOptions {
   maxAgeMs: number;
   /** Deliveries in flight per owner. */
   concurrency: number;
+  /** Delay before delivering the hints of a reachable owner that just got one (hinted()); default 250 ms. */
+  promptDelayMs?: number;
   replicaTimeoutMs: number;
   /**
    * For an owner that is no longer in the ring (it left, or was removed), where its
@@ -47,6 +49,9 @@ export class HintedHandoff implements Startable {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private again = false;
+  /** Reachable owners with new hints (hinted()), delivered on a short timer. */
+  private readonly due = new Set<string>();
+  private dueTimer: NodeJS.Timeout | undefined;
   /** start() arms the timer; runOnce() works without it (tools, tests). */
   private active = false;
   private stopped = false;
@@ -63,6 +68,8 @@ export class HintedHandoff implements Startable {
     this.stopped = true;
     clearTimeout(this.timer);
     this.timer = undefined;
+    clearTimeout(this.dueTimer);
+    this.dueTimer = undefined;
     await this.running;
   }
 
@@ -73,8 +80,42 @@ export class HintedHandoff implements Startable {
       this.again = true;
       return;
     }
+    this.run(() => this.pass());
+  }
+
+  /**
+   * A hint was just stored for owner. An owner that membership reports reachable
+   * was only slow (a replica write timed out): its hints go back within
+   * promptDelayMs rather than at the next pass, so that it does not miss the write
+   * for longer than it must. A pass for the due owners alone, not all of them.
+   */
+  hinted(owner: string): void {
+    if (this.stopped || !this.active || !this.o.isReachable(owner)) return;
+    this.due.add(owner);
+    this.armDue();
+  }
+
+  private armDue(): void {
+    if (this.dueTimer !== undefined) return;
+    this.dueTimer = setTimeout(() => {
+      this.dueTimer = undefined;
+      if (this.stopped || !this.active) return;
+      if (this.running) return this.armDue(); // after the pass in progress
+      const owners = [...this.due];
+      this.due.clear();
+      this.run(async () => {
+        for (const owner of owners) {
+          if (this.stopped) return;
+          await this.deliver(owner, this.o.isReachable(owner));
+        }
+      });
+    }, this.o.promptDelayMs ?? 250);
+    this.dueTimer.unref();
+  }
+
+  private run(work: () => Promise<void>): void {
     clearTimeout(this.timer);
-    this.running = this.pass().finally(() => {
+    this.running = work().finally(() => {
       this.running = undefined;
       if (this.again) {
         this.again = false;
