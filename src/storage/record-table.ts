@@ -64,6 +64,8 @@ class Slot<T> implements BatchMember {
   weight = 0;
   /** Used since the eviction hand last passed. */
   recent = false;
+  /** Removed from the table (a later update of the key makes a new slot). */
+  gone = false;
 
   constructor(
     readonly table: RecordTable<T>,
@@ -243,7 +245,7 @@ export class RecordTable<T> {
         if (err !== undefined) throw new InternalError(`read failed: ${err.message}`, { cause: err });
         value = buf === undefined ? undefined : this.decode(buf, slot.dbKey);
       } catch (e) {
-        this.slots.delete(slot.id);
+        this.remove(slot);
         for (const w of slot.waiting) w.reject(e);
         return;
       }
@@ -278,7 +280,7 @@ export class RecordTable<T> {
 
   settle(slot: Slot<T>, batch: Batch, err: Error | undefined): void {
     if (err !== undefined) {
-      this.slots.delete(slot.id);
+      this.remove(slot);
       return;
     }
     // One batch is written at a time, so `written` is still what this batch holds.
@@ -298,8 +300,7 @@ export class RecordTable<T> {
 
   /** Makes a slot with nothing in progress a cache entry, and keeps the cache in budget. */
   private retire(slot: Slot<T>): void {
-    if (slot.idle || !slot.loaded || slot.gathering !== undefined || slot.last !== undefined || slot.waiting.length > 0) return;
-    if (this.slots.get(slot.id) !== slot) return;
+    if (slot.idle || !slot.loaded || slot.gathering !== undefined || slot.last !== undefined || slot.waiting.length > 0 || slot.gone) return;
     // Nothing in progress: state, written and committed are one value, and
     // committedBytes is its encoding.
     slot.state = slot.written = slot.committed = undefined;
@@ -329,8 +330,13 @@ export class RecordTable<T> {
     }
   }
 
-  private forget(slot: Slot<T>): void {
+  private remove(slot: Slot<T>): void {
     this.slots.delete(slot.id);
+    slot.gone = true;
+  }
+
+  private forget(slot: Slot<T>): void {
+    this.remove(slot);
     if (!slot.idle) return;
     slot.idle = false;
     this.idleCount--;
