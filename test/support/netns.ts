@@ -5,9 +5,48 @@
 // machine can, so suites skip cleanly elsewhere.
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { statSync } from 'node:fs';
 
 function ip(...args: string[]): void {
   execFileSync('ip', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+}
+
+function ipOut(...args: string[]): string {
+  return execFileSync('ip', args, { stdio: ['ignore', 'pipe', 'pipe'] }).toString();
+}
+
+const LAB_NS = /^sh([0-9a-f]{6})n\d+$/;
+
+/**
+ * Removes what labs of earlier runs left behind (a test process killed before its
+ * afterAll): namespaces of ours older than an hour with no process left in them
+ * (a younger one may be a lab another test is setting up), then bridges of ours
+ * whose namespaces are all gone. A stale bridge keeps its subnet's route in
+ * the root namespace, and a new lab on the same subnet would be unreachable.
+ */
+function sweepStale(): void {
+  const live = new Set<string>();
+  for (const line of ipOut('netns', 'list').split('\n')) {
+    const ns = line.split(' ')[0] ?? '';
+    const m = LAB_NS.exec(ns);
+    if (m === null) continue;
+    const stale = Date.now() - statSync(`/run/netns/${ns}`).mtimeMs > 3_600_000;
+    if (!stale || ipOut('netns', 'pids', ns).trim() !== '') live.add(m[1]!);
+    else ip('netns', 'del', ns);
+  }
+  for (const line of ipOut('-o', 'link', 'show', 'type', 'bridge').split('\n')) {
+    const m = /^\d+: shbr([0-9a-f]{6})[:@]/.exec(line);
+    if (m !== null && !live.has(m[1]!)) ip('link', 'del', `shbr${m[1]!}`);
+  }
+}
+
+/** A 10.x.0.0/24 subnet (x in 200..249) no address of the root namespace is on. */
+function freeSubnet(): number {
+  const used = new Set<number>();
+  for (const m of ipOut('-4', '-o', 'addr', 'show').matchAll(/inet 10\.(\d+)\.0\./g)) used.add(Number(m[1]));
+  const free = Array.from({ length: 50 }, (_, i) => 200 + i).filter((x) => !used.has(x));
+  if (free.length === 0) throw new Error('no free 10.2xx.0.0/24 subnet for a test lab');
+  return free[randomBytes(1)[0]! % free.length]!;
 }
 
 export function netnsAvailable(): boolean {
@@ -41,8 +80,9 @@ export class NetnsLab {
 
   /** `count` hosts at 10.<subnet>.0.1.. on a fresh bridge; the root namespace is .254. */
   static create(count: number): NetnsLab {
+    sweepStale();
     const tag = randomBytes(3).toString('hex');
-    const lab = new NetnsLab(tag, 200 + (randomBytes(1)[0]! % 50));
+    const lab = new NetnsLab(tag, freeSubnet());
     try {
       ip('link', 'add', lab.bridge, 'type', 'bridge');
       ip('addr', 'add', `10.${lab.subnet}.0.254/24`, 'dev', lab.bridge);
