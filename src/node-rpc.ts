@@ -6,7 +6,6 @@ import { BadRequestError, UnknownMessageError } from './errors.js';
 import type { ShoalNode } from './node.js';
 import { type RingKeeper, ringChecksum, toRingState } from './ring/index.js';
 import type { Body, PeerInfo } from './transport/index.js';
-import { checkSiblingSet } from './version/index.js';
 
 /**
  * Serves one request. The request path's kinds (client get/put, replica read/write)
@@ -26,8 +25,8 @@ export function handleRequest(node: ShoalNode, req: Body, peer: PeerInfo): Promi
       }
       case 'replicaWrite': {
         const v = req.value;
-        const set = checkSiblingSet(v.set, node.store.maxValueBytes);
-        return node.coordinator.replicaWrite(checkedKey(v.key, node.store.maxKeyBytes), set, v.hintFor).then(writeReply);
+        // The store checks the set (merge and putHint both do) before anything is written.
+        return node.coordinator.replicaWrite(checkedKey(v.key, node.store.maxKeyBytes), v.set as SiblingSet, v.hintFor).then(writeReply);
       }
       case 'replicaRead':
         return node.coordinator.replicaRead(checkedKey(req.value.key, node.store.maxKeyBytes), req.value.readFor).then(readReply);

@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { createSocket } from 'node:dgram';
 import { connect } from 'node:net';
 import { Client } from '../../src/client/index.js';
+import { Keyring, RpcPeers, parseKey } from '../../src/transport/index.js';
 import { ProcessCluster, waitFor } from '../support/cluster.js';
 
 let cluster: ProcessCluster;
@@ -97,5 +98,32 @@ describe('hostile input', () => {
     const client = await cluster.client();
     await client.put('after-stranger', 'fine');
     expect((await client.get('after-stranger')).values.map(String)).toEqual(['fine']);
+  });
+
+  it('a peer with the key sending malformed replica writes gets a clear error, and nothing is stored', async () => {
+    const [a] = cluster.nodes;
+    const peers = new RpcPeers({ keyring: new Keyring(parseKey(cluster.key)), nodeId: 'peer', requestTimeoutMs: 5000 });
+    try {
+      const hintsBefore = (await cluster.status(a!)).hints.pending;
+      const dot = Buffer.alloc(16, 1);
+      const sets = [
+        { clock: Buffer.from([9, 9]), siblings: [] }, // not a version vector
+        { clock: Buffer.from([1, 0]), siblings: [{ dot: Buffer.alloc(3), value: Buffer.from('v'), tombstone: false, expiresAt: 0, writtenAt: 1 }] }, // a short dot
+        { clock: Buffer.from([1, 0]), siblings: [{ dot, value: Buffer.alloc(2 * 1024 * 1024), tombstone: false, expiresAt: 0, writtenAt: 1 }] }, // over the value limit
+        null, // no set at all
+      ];
+      for (const [i, set] of sets.entries()) {
+        for (const hintFor of ['', 'n2']) {
+          const key = Buffer.from(`malformed-${i}`);
+          const sent = peers.request('127.0.0.1', a!.port, { kind: 'replicaWrite', value: { key, set: set as never, hintFor } });
+          await expect(sent, `set ${i}, hintFor '${hintFor}'`).rejects.toMatchObject({ code: expect.stringMatching(/^SHOAL_(BAD_REQUEST|TOO_LARGE)$/) });
+          expect((await fetch(`http://127.0.0.1:${a!.httpPort}/kv/malformed-${i}?local=true`)).status).toBe(404);
+        }
+      }
+      expect((await cluster.status(a!)).hints.pending).toBe(hintsBefore);
+      expect(a!.child!.exitCode).toBeNull();
+    } finally {
+      await peers.close();
+    }
   });
 });
