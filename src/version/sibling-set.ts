@@ -216,12 +216,18 @@ export function isLive(s: Sibling, now: number): boolean {
   return !s.tombstone && (s.expiresAt === 0 || s.expiresAt > now);
 }
 
-/** The values of the live siblings, in sibling order. */
+/** The distinct values of the live siblings, in sibling order (the first of byte-identical ones). */
 export function liveValues(set: SiblingSet | undefined, now: number): Buffer[] {
   const out: Buffer[] = [];
   if (set === undefined) return out;
   for (const s of set.siblings) {
-    if (isLive(s, now)) out.push(Buffer.isBuffer(s.value) ? s.value : Buffer.from(s.value.buffer, s.value.byteOffset, s.value.length));
+    if (!isLive(s, now)) continue;
+    const v = Buffer.isBuffer(s.value) ? s.value : Buffer.from(s.value.buffer, s.value.byteOffset, s.value.length);
+    // Byte-identical siblings (a blind write retried through another coordinator,
+    // or two clients writing the same bytes) are one value to the reader; the
+    // context still covers every version, so a write with it supersedes them all.
+    if (out.length > 0 && out.some((x) => x.equals(v))) continue;
+    out.push(v);
   }
   return out;
 }

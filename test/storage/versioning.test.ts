@@ -12,6 +12,23 @@ describe('store: versioning scenarios (issue 2)', () => {
     expect(texts((await s.get(b('k'))).values)).toEqual(['one', 'two']);
   });
 
+  it('two blind writes of the same bytes (a retried write) read as one value, and stay two versions until a write supersedes both', async () => {
+    const s = await stores.open();
+    const other = await stores.open(); // a second coordinator of the same write
+    await s.put(b('k'), b('same'));
+    await s.merge(b('k'), await other.put(b('k'), b('same')));
+    expect((await s.getSet(b('k')))!.siblings).toHaveLength(2);
+    const r = await s.get(b('k'));
+    expect(texts(r.values)).toEqual(['same']);
+    // A different value beside them is still a sibling.
+    await s.put(b('k'), b('else'));
+    expect(texts((await s.get(b('k'))).values)).toEqual(['else', 'same']);
+    // The context of the read covers both copies.
+    await s.put(b('k'), b('next'), { context: r.context });
+    expect(texts((await s.get(b('k'))).values)).toEqual(['else', 'next']);
+    expect((await s.getSet(b('k')))!.siblings).toHaveLength(2);
+  });
+
   it('a write with the context of both → one value', async () => {
     const s = await stores.open();
     await s.put(b('k'), b('one'));
