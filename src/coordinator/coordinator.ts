@@ -3,7 +3,7 @@
 // after W acks; a get asks the replicas and answers after R with the merged
 // siblings, then repairs stale replicas in the background.
 import type { SiblingSet } from '../codec/index.js';
-import { BadRequestError, ShoalError, TooLargeError } from '../errors.js';
+import { BadRequestError, QuorumUnavailableError, ShoalError, TooLargeError } from '../errors.js';
 import type { Clock } from '../time.js';
 import { EMPTY_CONTEXT, liveValues, parseContext, sameBytes, sync } from '../version/index.js';
 import type { ClusterView, LocalReplica, ReplicaPeers } from './ports.js';
@@ -213,6 +213,7 @@ export class Coordinator {
   ): Promise<{ context: Buffer }> {
     const self = this.o.nodeId;
     const ts = this.targets(key);
+    checkRingSize(ts, w, 'w');
     const isReplica = ts.replicas.includes(self);
     if (!isReplica && !forwarded) {
       // Dynamo: a node outside the preference list hands the write to one inside it,
@@ -314,7 +315,9 @@ export class Coordinator {
   }
 
   private async read(key: Buffer, r: number): Promise<SiblingSet | undefined> {
-    const round = new ReadRound(this.rounds, key, this.targets(key), new Quorum(r, 'read', this.o.requestTimeoutMs));
+    const ts = this.targets(key);
+    checkRingSize(ts, r, 'r');
+    const round = new ReadRound(this.rounds, key, ts, new Quorum(r, 'read', this.o.requestTimeoutMs));
     for (const t of round.ts.targets) round.ask(t);
     round.q.check();
     await round.q.done;
@@ -432,6 +435,16 @@ function sameVersions(a: SiblingSet, b: SiblingSet): boolean {
     if (x.expiresAt !== y.expiresAt || x.tombstone !== y.tombstone || !sameBytes(x.dot, y.dot)) return false;
   }
   return true;
+}
+
+/** A quorum larger than the key's replicas can never be met: say so plainly. */
+function checkRingSize(ts: TargetSet, need: number, name: 'r' | 'w'): void {
+  const have = ts.replicas.length;
+  if (have >= need) return;
+  throw new QuorumUnavailableError(
+    `${name}=${need} needs ${need} replicas, but the ring gives this key ${have} (it has ${have} node${have === 1 ? '' : 's'} owning partitions): ` +
+      `add nodes (or wait for joins to complete), or ask for ${name}=${have}`,
+  );
 }
 
 function describe(t: Target, err: unknown): string {
