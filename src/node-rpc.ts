@@ -73,16 +73,11 @@ async function handleOther(node: ShoalNode, req: Body, peer: PeerInfo): Promise<
       const mine = node.membership.handlePushPull(req.value);
       return { kind: 'pushPullReply', value: withRing(mine, node.ring) };
     }
-    case 'aeRoots':
-      return { kind: 'aeRootsReply', value: node.responder.roots(req.value) };
-    case 'aeTree':
-      return { kind: 'aeTreeReply', value: node.responder.tree(req.value, peer.nodeId) };
-    case 'aeKeys':
-      return { kind: 'aeKeysReply', value: await node.responder.keys(req.value) };
-    case 'aeSync':
-      return { kind: 'aeSyncReply', value: await node.responder.sync(req.value) };
-    default:
+    default: {
+      const ae = node.responder.serve(req, peer.nodeId);
+      if (ae !== undefined) return ae;
       throw new UnknownMessageError(`a node does not serve ${req.kind} requests`);
+    }
   }
 }
 

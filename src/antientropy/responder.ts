@@ -15,6 +15,7 @@ import type {
   SiblingSet,
 } from '../codec/index.js';
 import { BadRequestError, OverloadedError, UnavailableError } from '../errors.js';
+import type { Body } from '../transport/index.js';
 import { native } from '../native.js';
 import { checkSiblingSet, digest } from '../version/index.js';
 import type { PartitionTrees } from './partition-trees.js';
@@ -64,6 +65,37 @@ export class ExchangeResponder {
   private inbound = 0;
 
   constructor(private readonly o: ResponderOptions) {}
+
+  /**
+   * Serves an anti-entropy request of the RPC protocol (aeRoots, aeTree, aeKeys,
+   * aeSync) from peer; undefined for any other kind, which the caller routes.
+   */
+  serve(req: Body, peer: string): Promise<Body> | undefined {
+    switch (req.kind) {
+      case 'aeRoots':
+      case 'aeTree':
+      case 'aeKeys':
+      case 'aeSync':
+        return this.answer(req, peer);
+      default:
+        return undefined;
+    }
+  }
+
+  private async answer(req: Body, peer: string): Promise<Body> {
+    switch (req.kind) {
+      case 'aeRoots':
+        return { kind: 'aeRootsReply', value: this.roots(req.value) };
+      case 'aeTree':
+        return { kind: 'aeTreeReply', value: this.tree(req.value, peer) };
+      case 'aeKeys':
+        return { kind: 'aeKeysReply', value: await this.keys(req.value) };
+      case 'aeSync':
+        return { kind: 'aeSyncReply', value: await this.sync(req.value) };
+      default:
+        throw new BadRequestError(`not an anti-entropy request: ${req.kind}`);
+    }
+  }
 
   roots(req: AeRoots): AeRootsReply {
     this.stats.requests++;

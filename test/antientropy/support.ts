@@ -52,20 +52,7 @@ export class Replica {
       port: 0,
       keyring,
       nodeId: name,
-      handler: async (req, peer) => {
-        switch (req.kind) {
-          case 'aeRoots':
-            return { kind: 'aeRootsReply', value: responder.roots(req.value) };
-          case 'aeTree':
-            return { kind: 'aeTreeReply', value: responder.tree(req.value, peer.nodeId) };
-          case 'aeKeys':
-            return { kind: 'aeKeysReply', value: await responder.keys(req.value) };
-          case 'aeSync':
-            return { kind: 'aeSyncReply', value: await responder.sync(req.value) };
-          default:
-            throw new UnknownMessageError(req.kind);
-        }
-      },
+      handler: (req, peer) => responder.serve(req, peer.nodeId) ?? Promise.reject(new UnknownMessageError(req.kind)),
     });
     await server.start();
     const client = new RpcPeers({ keyring, nodeId: name, requestTimeoutMs: 30_000 });
