@@ -27,6 +27,7 @@ import { systemTimers } from './timers.js';
 import type { TimerHandle, Timers } from './timers.js';
 import { checkPushPull, isValidMember } from './validate.js';
 import { MemberView } from './view.js';
+import { sample } from './sample.js';
 
 /** The protocol version this build speaks (Member.protocol). */
 export const MEMBERSHIP_PROTOCOL = 1;
@@ -476,18 +477,7 @@ export class Membership implements Startable, PushPullResponder {
   }
 
   private sample(k: number, accept: (m: Member) => boolean): Member[] {
-    const out: Member[] = [];
-    let seen = 0;
-    for (const m of this.view.values()) {
-      if (!accept(m)) continue;
-      seen++;
-      if (out.length < k) out.push(m);
-      else {
-        const j = Math.floor(this.random() * seen);
-        if (j < k) out[j] = m;
-      }
-    }
-    return out;
+    return sample(this.view.values(), k, accept, this.random);
   }
 
   private emit(name: MemberEventName, member: Member, previous: Member | undefined): void {

@@ -10,6 +10,7 @@ import type { MembershipConfig } from './config.js';
 import { ProbeOrder } from './probe-order.js';
 import type { TimerHandle, Timers } from './timers.js';
 import type { MemberView } from './view.js';
+import { sample } from './sample.js';
 
 export type ProbeBody = { ping: Ping } | { ack: Ack } | { pingReq: PingReq } | { nack: Nack };
 
@@ -193,21 +194,7 @@ export class Prober {
 
   /** Up to k random alive members other than this node and the target. */
   private helpers(targetId: string): Member[] {
-    const k = this.config.indirectChecks;
-    const out: Member[] = [];
-    if (k === 0) return out;
-    let seen = 0;
-    // Reservoir sampling over the view: one pass, no copy of the member list.
-    for (const m of this.view.values()) {
-      if (m.id === this.selfId || m.id === targetId || m.status !== MemberStatus.ALIVE) continue;
-      seen++;
-      if (out.length < k) out.push(m);
-      else {
-        const j = Math.floor(this.random() * seen);
-        if (j < k) out[j] = m;
-      }
-    }
-    return out;
+    return sample(this.view.values(), this.config.indirectChecks, (m) => m.id !== this.selfId && m.id !== targetId && m.status === MemberStatus.ALIVE, this.random);
   }
 
   private after(ms: number, fn: () => void): TimerHandle {
