@@ -19,8 +19,9 @@ export interface StoredHint {
 
 export class HintArea {
   /**
-   * Hints held, counting those not yet committed: the bound is checked against
-   * it, so a burst within one batch cannot overshoot. Set from disk at open.
+   * Hints held, counting those not yet committed (only put and delete change
+   * hints): the bound is checked against it, so a burst within one batch cannot
+   * overshoot. Set from disk at open.
    */
   count = 0;
   /** New hints refused because the area was full. */

@@ -30,14 +30,8 @@ function asBuffer(b: Uint8Array): Buffer {
   return Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.length);
 }
 
-/** Hint records; `counted` follows the number of hints stored. */
-export function hintKind(counted: (delta: number) => void): RecordKind<HintRecord> {
-  return {
-    decode: (b) => HintRecordCodec.decode(b),
-    encode: (h) => asBuffer(HintRecordCodec.encode(h)),
-    changed(_dbKey: Buffer, before: HintRecord | undefined, after: HintRecord | undefined): void {
-      if (before === undefined && after !== undefined) counted(1);
-      else if (before !== undefined && after === undefined) counted(-1);
-    },
-  };
-}
+/** Hint records (HintArea counts them as it adds and deletes them). */
+export const hintKind: RecordKind<HintRecord> = {
+  decode: (b) => HintRecordCodec.decode(b),
+  encode: (h) => asBuffer(HintRecordCodec.encode(h)),
+};

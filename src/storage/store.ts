@@ -197,7 +197,6 @@ export class Store {
   private readonly loop: SweepLoop | undefined;
   private lastCounter: number;
   private savedCounter: number;
-  private hintTotal = 0;
   private closed = false;
   private closing: Promise<void> | undefined;
   private readonly counts = { sweeps: 0, reclaimed: 0, sweepErrors: 0 };
@@ -221,7 +220,7 @@ export class Store {
     const onChange = options.onDataChange;
     const observe = onChange && ((dbKey: Buffer, before: SiblingSet | undefined, after: SiblingSet | undefined) => onChange(dataKeyHash(dbKey), before, after));
     this.data = new RecordTable(siblingSetKind(this.graceMs, this.skewMs, observe), this.queue, this.reads, options.cacheBytes ?? 64 * 1024 * 1024);
-    this.hintTable = new RecordTable(hintKind((d) => (this.hintTotal += d)), this.queue, this.reads, Math.min(options.cacheBytes ?? 4 * 1024 * 1024, 4 * 1024 * 1024));
+    this.hintTable = new RecordTable(hintKind, this.queue, this.reads, Math.min(options.cacheBytes ?? 4 * 1024 * 1024, 4 * 1024 * 1024));
     this.hints = new HintArea(db, this.hintTable, options.maxHints ?? DEFAULT_MAX_HINTS);
     this.expiry = new ExpirySweep(db, this.data, this.queue, { graceMs: this.graceMs, skewMs: this.skewMs }, options.sweepBatch ?? 1000);
     const interval = options.sweepIntervalMs ?? 1000;
@@ -260,7 +259,7 @@ export class Store {
       }
       const counter = await db.get(COUNTER);
       const store = new Store(db, options, actor.readBigUInt64LE(0), counter?.length === 8 ? readU64le(counter) : 0);
-      store.hintTotal = store.hints.count = await store.hints.countStored();
+      store.hints.count = await store.hints.countStored();
       return store;
     } catch (err) {
       await db.close();
@@ -498,9 +497,9 @@ export class Store {
     return this.hints.delete(o, key, ifDigest);
   }
 
-  /** Hints stored (as of the last batch written). */
+  /** Hints held (those whose batch is still being written included). */
   hintCount(): number {
-    return this.hintTotal;
+    return this.hints.count;
   }
 
   /** Owners with committed hints. */
@@ -565,7 +564,7 @@ export class Store {
       sweeps: this.counts.sweeps,
       reclaimed: this.counts.reclaimed,
       sweepErrors: this.counts.sweepErrors,
-      hints: this.hintTotal,
+      hints: this.hints.count,
       hintsRefused: this.hints.refused,
     };
   }
