@@ -135,10 +135,20 @@ async function runNode(dir: string): Promise<void> {
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const port = (server.address() as { port: number }).port;
   console.log(JSON.stringify({ port }));
-  // The bench sends the other nodes' ports on stdin once all have started.
+  // The bench sends the other nodes' ports on stdin once all have started; this
+  // node says when it is connected to them.
   createInterface({ input: process.stdin }).once('line', (line) => {
     const ports = JSON.parse(line) as number[];
-    peers = ports.map((p) => new Wire(connect(p, '127.0.0.1'), onPeerFrame));
+    let connected = 0;
+    peers = ports.map(
+      (p) =>
+        new Wire(
+          connect(p, '127.0.0.1', () => {
+            if (++connected === ports.length) console.log('peers');
+          }),
+          onPeerFrame,
+        ),
+    );
   });
 }
 
@@ -157,12 +167,22 @@ async function main(): Promise<void> {
   const procs: ChildProcess[] = [];
   try {
     const ports: number[] = [];
+    const lines: Array<ReturnType<typeof createInterface>> = [];
     for (let i = 0; i < 3; i++) {
       const child = spawn(process.execPath, [self, 'node', join(dir, `n${i}`)], { stdio: ['pipe', 'pipe', 'inherit'] });
       procs.push(child);
-      ports.push(await new Promise<number>((resolve) => createInterface({ input: child.stdout! }).once('line', (l) => resolve((JSON.parse(l) as { port: number }).port))));
+      const rl = createInterface({ input: child.stdout! });
+      lines.push(rl);
+      ports.push(await new Promise<number>((resolve) => rl.once('line', (l) => resolve((JSON.parse(l) as { port: number }).port))));
     }
-    for (const [i, child] of procs.entries()) child.stdin!.write(JSON.stringify(ports.filter((_, j) => j !== i)) + '\n');
+    // Each node connects to the two others before any put is sent.
+    await Promise.all(
+      procs.map((child, i) => {
+        const ready = new Promise<void>((resolve) => lines[i]!.once('line', () => resolve()));
+        child.stdin!.write(JSON.stringify(ports.filter((_, j) => j !== i)) + '\n');
+        return ready;
+      }),
+    );
     const pending = new Map<number, () => void>();
     const wires = await Promise.all(
       ports.map(
@@ -178,7 +198,6 @@ async function main(): Promise<void> {
           }),
       ),
     );
-    await new Promise((r) => setTimeout(r, 200)); // the nodes connect to each other
     const keys = Array.from({ length: 100_000 }, () => randomBytes(KEY));
     const value = randomBytes(VALUE);
     let nextId = 1;
