@@ -36,6 +36,7 @@ export function nodeStatus(node: ShoalNode): object {
     hints: { pending: node.store.hintCount(), refused: node.store.stats.hintsRefused, ...node.handoff.stats },
     coordinator: node.coordinator.stats,
     storage: node.store.stats,
+    transport: { server: node.rpc.stats(), peers: node.peers.stats() },
     antiEntropy: {
       trees: { ...node.trees.stats },
       ...node.antiEntropy.stats,

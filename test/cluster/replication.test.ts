@@ -61,6 +61,13 @@ describe('a 5-node cluster', () => {
     const forwarded = after.reduce((s, st, i) => s + st.coordinator['forwarded']! - before[i]!.coordinator['forwarded']!, 0);
     expect(forwarded).toBe(0);
     expect(client.stats.direct).toBe(client.stats.requests);
+    // /status counts the frames behind those requests: each node served client
+    // frames, and the 200 puts and gets needed replica requests between nodes.
+    const delta = (i: number, side: 'server' | 'peers', k: 'framesIn' | 'framesOut' | 'writes') => after[i]!.transport[side][k] - before[i]!.transport[side][k];
+    const nodes = after.map((_, i) => i);
+    expect(nodes.reduce((s, i) => s + delta(i, 'server', 'framesIn'), 0)).toBeGreaterThanOrEqual(200);
+    expect(nodes.reduce((s, i) => s + delta(i, 'peers', 'framesOut'), 0)).toBeGreaterThanOrEqual(200);
+    for (const i of nodes) expect(delta(i, 'server', 'writes')).toBeLessThanOrEqual(delta(i, 'server', 'framesOut'));
   });
 
   it('stays writable at W=2 with one node SIGKILLed, and with two of five down stores hints that are delivered after restart', async () => {

@@ -24,6 +24,7 @@ export interface NodeStatus {
   } | null;
   hints: { pending: number; delivered: number; expired: number; redirected: number };
   coordinator: Record<string, number>;
+  transport: Record<'server' | 'peers', { framesIn: number; framesOut: number; writes: number; bytesIn: number; bytesOut: number }>;
   antiEntropy: { rounds: number; rootsDiffering: number; keysPushed: number; keysPulled: number; trees: { held: number; ready: number } };
   transfer: { state: string; partitions: number; partitionsDone: number; keysReceived: number; retries: number; forwarded: number; graceLeftMs: number; dropped: { partitions: number; keys: number } };
 }
