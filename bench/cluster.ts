@@ -8,7 +8,13 @@
 //   SHOAL_BENCH_PROF (a folder: the node processes write .cpuprofile files there),
 //   SHOAL_BENCH_PHASES (default put,get; any sequence of put, get and warm — puts
 //   to keys of their own, to warm the JIT and the caches before measuring; e.g.
-//   warm,put,get, or put,put to measure overwrites).
+//   warm,put,get, or put,put to measure overwrites),
+//   SHOAL_BENCH_PROFILE (the nodes' --profile: lan, the default and what a
+//   deployment runs, or fast, the loopback test timing: anti-entropy rounds every
+//   250 ms and probes every 200 ms instead of 10 s and 1 s).
+// Measuring starts once the nodes' joins have completed and the handover grace
+// after them (the profile's, 30 s for lan) is over: until then every write is
+// also forwarded to the replicas of the ring before the change.
 // CPU is counted for every process (nodes from /proc, the client with
 // process.cpuUsage), so "CPU µs/op" is the whole cluster's cost of one request.
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -19,6 +25,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { antiEntropyProfiles } from '../src/antientropy/index.js';
 import { Client } from '../src/client/index.js';
 
 const MAIN = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
@@ -28,6 +35,12 @@ const keys = Number(process.env['SHOAL_BENCH_KEYS'] ?? 100_000);
 const nodes = Number(process.env['SHOAL_BENCH_NODES'] ?? 3);
 const nodeFlags = (process.env['SHOAL_BENCH_NODE_FLAGS'] ?? '').split(' ').filter((f) => f !== '');
 const profDir = process.env['SHOAL_BENCH_PROF'];
+const profile = benchProfile(process.env['SHOAL_BENCH_PROFILE'] ?? 'lan');
+
+function benchProfile(p: string): 'lan' | 'fast' {
+  if (p !== 'lan' && p !== 'fast') throw new Error(`SHOAL_BENCH_PROFILE must be lan or fast, got ${p}`);
+  return p;
+}
 const TICKS_PER_SECOND = 100; // USER_HZ on Linux
 
 interface Cpu {
@@ -58,7 +71,7 @@ function minus(a: Cpu, b: Cpu): Cpu {
 
 async function startNode(dir: string, keyFile: string, id: string, seeds: string[]): Promise<{ child: ChildProcess; port: number }> {
   const args = [MAIN, 'start', '--id', id, '--port', '0', '--http-port', '0', '--data', join(dir, id), '--cluster-key-file', keyFile];
-  args.push('--profile', 'fast', '--log-level', 'warn', '--partitions', '256');
+  args.push('--profile', profile, '--log-level', 'warn', '--partitions', '256');
   if (seeds.length > 0) args.push('--seeds', seeds.join(','));
   const flags = [...nodeFlags, ...(profDir !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [])];
   const child = spawn(process.execPath, [...flags, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -133,14 +146,19 @@ async function main(): Promise<void> {
     const seeds = [`127.0.0.1:${first.port}`];
     for (let i = 2; i <= nodes; i++) procs.push((await startNode(dir, keyFile, `b${i}`, seeds)).child);
     const client = await Client.connect({ seeds, clusterKey: keyHex });
-    // Wait until the ring holds every node.
+    // Wait until the ring holds every node and their joins have completed: while
+    // a change is pending, writes go to old and new owners and partitions are
+    // being transferred, which is not the steady state this measures.
     for (let tries = 0; ; tries++) {
       await client.refreshRing();
       const probe = await client.get('probe').catch(() => undefined);
-      if (probe && client.ring.nodes.length === nodes) break;
-      if (tries > 300) throw new Error('the cluster did not converge');
+      if (probe && client.ring.nodes.length === nodes && !client.ring.pending) break;
+      if (tries > 600) throw new Error('the cluster did not converge');
       await new Promise((r) => setTimeout(r, 100));
     }
+    const grace = antiEntropyProfiles[profile].handoverGraceMs;
+    console.log(`joins completed; waiting out the ${grace / 1000} s handover grace (--profile ${profile})`);
+    await new Promise((r) => setTimeout(r, grace + 500));
     const value = randomBytes(200);
     console.log(`${nodes} nodes (N=3, R=W=2), ${inflight} requests in flight, 200-byte values, ${keys.toLocaleString('en-US')} keys, ${seconds} s per phase`);
     const phases = (process.env['SHOAL_BENCH_PHASES'] ?? 'put,get').split(',');

@@ -84,10 +84,14 @@ export class Client {
     this.requestOptions = { timeoutMs };
   }
 
-  /** The ring the client routes by (version and members). */
-  get ring(): { version: number; nodes: readonly string[] } {
+  /**
+   * The ring the client routes by: its version, its members (joining ones
+   * included) and whether an ownership change is still in progress (pending:
+   * data is being handed over, and writes go to both the old and the new owners).
+   */
+  get ring(): { version: number; nodes: readonly string[]; pending: boolean } {
     const r = this.routing!.lists.ring;
-    return { version: r.version, nodes: r.nodes };
+    return { version: r.version, nodes: r.nodes, pending: r.next !== undefined };
   }
 
   /** Connects, learns the ring, and resolves when the client is ready. */
