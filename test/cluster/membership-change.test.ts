@@ -185,6 +185,11 @@ describe('membership changes under load', () => {
     const mid = await cluster.status(joiners[1]!);
     expect(mid.ring?.nodes).toContain(joiners[1]!.id);
     await cluster.waitConverged(90_000);
+    // The SDK sees the completed change too: every node, nothing pending.
+    const sdk = await cluster.client();
+    await sdk.refreshRing();
+    expect(sdk.ring.pending).toBe(false);
+    expect([...sdk.ring.nodes].sort()).toEqual(cluster.running().map((n) => n.id).sort());
     const atChange = load.acked.size;
     await waitFor('more writes after the change', () => load!.acked.size > atChange + 20);
     await load.stop();
