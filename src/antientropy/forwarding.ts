@@ -4,7 +4,8 @@
 // of the change (gaining replicas while it is pending, the old replicas for a grace
 // period after it completes), before the write is acknowledged. So whichever ring
 // a coordinator used, every replica of either ring ends up with an acknowledged
-// write. A target that cannot be reached gets a hint instead.
+// write. A target that cannot be reached gets a hint instead. A write placed by
+// the ring this node has now skips the nodes its coordinator sent it to already.
 import type { SiblingSet } from '../codec/index.js';
 
 /** The storage operations the coordinator uses (the structure of its LocalReplica port). */
@@ -19,8 +20,12 @@ export interface ReplicaStore {
 }
 
 export interface ForwardingOptions {
-  /** The nodes a committed version of key must also reach now; empty when its partition is not changing hands. */
-  targets(key: Buffer): readonly string[];
+  /**
+   * The nodes a committed version of key must also reach now; empty when its
+   * partition is not changing hands. `ringVersion`: the ring the write's
+   * coordinator placed it by (undefined: not known).
+   */
+  targets(key: Buffer, ringVersion: number | undefined): readonly string[];
   /** Sends the version to a target (merged there without forwarding further). */
   send(nodeId: string, key: Buffer, set: SiblingSet): Promise<void>;
   /** Told of every hint stored through this replica, once stored (hinted handoff delivers promptly). */
@@ -41,21 +46,25 @@ export class ForwardingReplica implements ReplicaStore {
     private readonly o: ForwardingOptions,
   ) {}
 
-  async put(key: Buffer, value: Buffer, options: { context?: Uint8Array; ttlMs?: number; staged?: (set: SiblingSet) => void }): Promise<SiblingSet> {
+  async put(
+    key: Buffer,
+    value: Buffer,
+    options: { context?: Uint8Array; ttlMs?: number; staged?: (set: SiblingSet) => void; ringVersion?: number },
+  ): Promise<SiblingSet> {
     const set = await this.store.put(key, value, options);
-    await this.forward(key, set);
+    await this.forward(key, set, options.ringVersion);
     return set;
   }
 
-  async delete(key: Buffer, options: { context?: Uint8Array; staged?: (set: SiblingSet) => void }): Promise<SiblingSet> {
+  async delete(key: Buffer, options: { context?: Uint8Array; staged?: (set: SiblingSet) => void; ringVersion?: number }): Promise<SiblingSet> {
     const set = await this.store.delete(key, options);
-    await this.forward(key, set);
+    await this.forward(key, set, options.ringVersion);
     return set;
   }
 
-  async merge(key: Buffer, set: SiblingSet): Promise<SiblingSet | undefined> {
+  async merge(key: Buffer, set: SiblingSet, ringVersion?: number): Promise<SiblingSet | undefined> {
     const out = await this.store.merge(key, set);
-    if (out !== undefined) await this.forward(key, out);
+    if (out !== undefined) await this.forward(key, out, ringVersion);
     return out;
   }
 
@@ -73,8 +82,8 @@ export class ForwardingReplica implements ReplicaStore {
     return this.store.getHint(owner, key);
   }
 
-  private async forward(key: Buffer, set: SiblingSet): Promise<void> {
-    const targets = this.o.targets(key);
+  private async forward(key: Buffer, set: SiblingSet, ringVersion: number | undefined): Promise<void> {
+    const targets = this.o.targets(key, ringVersion);
     if (targets.length === 0) return;
     await Promise.all(
       targets.map((id) =>

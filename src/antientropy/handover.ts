@@ -113,6 +113,10 @@ export class Handover implements Startable {
   private gained = new Map<string, number[]>();
   private plan: TransferPlan | undefined;
   private forwardMap: Array<readonly string[]> | undefined;
+  /** Per partition, forwardMap's targets that are not current replicas. */
+  private beyondMap: Array<readonly string[]> | undefined;
+  /** The ring version forwardMap and beyondMap were computed for. */
+  private version = 0;
   private sharedMap = new Map<string, number[]>();
   private heldSet = new Set<number>();
   private q = 0;
@@ -221,9 +225,17 @@ export class Handover implements Startable {
 
   // ---------------------------------------------------------------- queries for the node
 
-  /** The nodes a committed version of a key in `partition` must also reach now. */
-  forwardTargets(partition: number): readonly string[] {
-    return this.forwardMap?.[partition] ?? NOBODY;
+  /**
+   * The nodes a committed version of a key in `partition` must also reach now:
+   * the replicas of the other ring (the target of a pending change, or the ring
+   * before a completed one, during its grace) that are not replicas of the
+   * current one, and the other way round. A coordinator that placed the write by
+   * the current ring (`ringVersion`) has sent it to the current replicas (or to
+   * stand-ins holding hints for them) itself: then only the other ring's are left.
+   */
+  forwardTargets(partition: number, ringVersion?: number): readonly string[] {
+    const map = ringVersion !== undefined && ringVersion === this.version ? this.beyondMap : this.forwardMap;
+    return map?.[partition] ?? NOBODY;
   }
 
   /** Whether any partition is changing hands (writes may need forwarding). */
@@ -302,6 +314,7 @@ export class Handover implements Startable {
     const n = this.o.n;
     if (this.previous !== undefined && this.now() >= this.graceUntil) this.previous = undefined;
     this.q = ring.partitions;
+    this.version = ring.version;
     this.current = new PreferenceLists(currentOf(ring), n, this.o.placementOf);
     this.target = ring.next ? new PreferenceLists(targetOf(ring), n, this.o.placementOf) : undefined;
     this.gained = gainedReplicas(ring, n, this.o.placementOf);
@@ -316,6 +329,7 @@ export class Handover implements Startable {
     const held = new Set<number>();
     const shared = new Map<string, number[]>();
     let forward: Array<readonly string[]> | undefined = others.length > 0 ? [] : undefined;
+    let beyond: Array<readonly string[]> | undefined = others.length > 0 ? [] : undefined;
     for (let p = 0; p < ring.partitions; p++) {
       const a = this.current.replicas(p);
       const inA = a.includes(self);
@@ -342,9 +356,13 @@ export class Handover implements Startable {
         }
       }
       forward[p] = targets ?? NOBODY;
+      const outside = targets?.filter((id) => !a.includes(id));
+      beyond![p] = outside !== undefined && outside.length > 0 ? outside : NOBODY;
     }
     if (forward !== undefined && forward.every((t) => t.length === 0)) forward = undefined;
+    if (beyond !== undefined && beyond.every((t) => t.length === 0)) beyond = undefined;
     this.forwardMap = forward;
+    this.beyondMap = beyond;
     this.sharedMap = shared;
     this.heldSet = held;
     this.o.trees.hold(held, ring.partitions);

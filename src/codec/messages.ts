@@ -160,6 +160,8 @@ export interface ReplicaWrite {
   key: Uint8Array;
   set?: SiblingSet | null;
   hintFor: string;
+  /** The ring version the coordinator placed the write by; 0 or absent: not known. */
+  ringVersion?: number;
 }
 export type ReplicaWriteReply = Record<string, never>;
 export interface ReplicaRead {

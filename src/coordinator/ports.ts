@@ -3,7 +3,12 @@
 import type { SiblingSet } from '../codec/index.js';
 import type { PreferenceLists } from '../ring/index.js';
 
-/** This node's own replica: the storage engine. */
+/**
+ * This node's own replica: the storage engine. `ringVersion` on writes is the
+ * version of the ring the coordinator placed the write by (undefined: not known);
+ * during an ownership change the replica uses it to tell which other nodes the
+ * coordinator has already sent the write to.
+ */
 export interface LocalReplica {
   /**
    * Coordinates a write locally (new dot); resolves with the key's resulting state
@@ -11,19 +16,24 @@ export interface LocalReplica {
    * as it is computed, before the commit (the coordinator replicates it meanwhile);
    * an implementation that cannot tell early calls it at the commit, or not at all.
    */
-  put(key: Buffer, value: Buffer, options: { context?: Uint8Array; ttlMs?: number; staged?: (set: SiblingSet) => void }): Promise<SiblingSet>;
+  put(
+    key: Buffer,
+    value: Buffer,
+    options: { context?: Uint8Array; ttlMs?: number; staged?: (set: SiblingSet) => void; ringVersion?: number },
+  ): Promise<SiblingSet>;
   /** A tombstone write; `staged` as for put. */
-  delete(key: Buffer, options: { context?: Uint8Array; staged?: (set: SiblingSet) => void }): Promise<SiblingSet>;
+  delete(key: Buffer, options: { context?: Uint8Array; staged?: (set: SiblingSet) => void; ringVersion?: number }): Promise<SiblingSet>;
   getSet(key: Buffer): Promise<SiblingSet | undefined>;
   /** Folds another replica's state in (idempotent). */
-  merge(key: Buffer, set: SiblingSet): Promise<SiblingSet | undefined>;
+  merge(key: Buffer, set: SiblingSet, ringVersion?: number): Promise<SiblingSet | undefined>;
   putHint(owner: string, key: Buffer, set: SiblingSet): Promise<unknown>;
   getHint(owner: string, key: Buffer): Promise<SiblingSet | undefined>;
 }
 
 /** Requests to other nodes (the RPC transport, addressed by node id). */
 export interface ReplicaPeers {
-  write(nodeId: string, key: Buffer, set: SiblingSet, hintFor: string, timeoutMs: number): Promise<void>;
+  /** `ringVersion`: the ring the write was placed by (undefined: not known, e.g. a hint delivered later). */
+  write(nodeId: string, key: Buffer, set: SiblingSet, hintFor: string, timeoutMs: number, ringVersion?: number): Promise<void>;
   read(nodeId: string, key: Buffer, readFor: string, timeoutMs: number): Promise<SiblingSet | undefined>;
   forwardPut(
     nodeId: string,

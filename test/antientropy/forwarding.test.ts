@@ -49,4 +49,22 @@ describe('forwarding replica', () => {
     ]);
     expect(f.stats).toEqual({ forwarded: 3, hinted: 3 });
   });
+
+  it('tells targets() the ring each write was placed by: put, delete and merge pass theirs on, a merge without one passes undefined', async () => {
+    const { store } = fakeStore();
+    const asked: Array<number | undefined> = [];
+    const f = new ForwardingReplica(store, {
+      targets: (_key, ringVersion) => {
+        asked.push(ringVersion);
+        return [];
+      },
+      send: async () => {},
+    });
+    await f.put(Buffer.from('k'), Buffer.from('v'), { ringVersion: 7 });
+    await f.delete(Buffer.from('d'), { ringVersion: 8 });
+    await f.merge(Buffer.from('m'), set(9), 9);
+    await f.merge(Buffer.from('m'), set(9));
+    await f.put(Buffer.from('k'), Buffer.from('v'), {});
+    expect(asked).toEqual([7, 8, 9, undefined, undefined]);
+  });
 });
