@@ -71,11 +71,11 @@ export function buildOwnership(d: OwnershipDeps): OwnershipParts {
   };
   const capacityOf = (mid: string) => memberOf(mid)?.capacity || (mid === id ? capacity : 1);
   const forwarding = new ForwardingReplica(store, {
-    targets: (key, ringVersion) => {
+    targets: (key, ringId) => {
       const h = intentRef.handover;
       const r = ring.ring;
       if (h === undefined || !h.forwarding || r === undefined) return [];
-      return h.forwardTargets(native.partitionOf(key, r.partitions), ringVersion);
+      return h.forwardTargets(native.partitionOf(key, r.partitions), ringId);
     },
     send: async (mid, key, set) => {
       const m = memberOf(mid);

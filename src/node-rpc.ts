@@ -26,7 +26,7 @@ export function handleRequest(node: ShoalNode, req: Body, peer: PeerInfo): Promi
       case 'replicaWrite': {
         const v = req.value;
         // The store checks the set (merge and putHint both do) before anything is written.
-        return node.coordinator.replicaWrite(checkedKey(v.key, node.store.maxKeyBytes), v.set as SiblingSet, v.hintFor, v.ringVersion || undefined).then(writeReply);
+        return node.coordinator.replicaWrite(checkedKey(v.key, node.store.maxKeyBytes), v.set as SiblingSet, v.hintFor, v.ringId?.length === 8 ? v.ringId : undefined).then(writeReply);
       }
       case 'replicaRead':
         return node.coordinator.replicaRead(checkedKey(req.value.key, node.store.maxKeyBytes), req.value.readFor).then(readReply);

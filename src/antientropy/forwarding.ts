@@ -22,10 +22,10 @@ export interface ReplicaStore {
 export interface ForwardingOptions {
   /**
    * The nodes a committed version of key must also reach now; empty when its
-   * partition is not changing hands. `ringVersion`: the ring the write's
+   * partition is not changing hands. `ringId`: the ring the write's
    * coordinator placed it by (undefined: not known).
    */
-  targets(key: Buffer, ringVersion: number | undefined): readonly string[];
+  targets(key: Buffer, ringId: Uint8Array | undefined): readonly string[];
   /** Sends the version to a target (merged there without forwarding further). */
   send(nodeId: string, key: Buffer, set: SiblingSet): Promise<void>;
   /** Told of every hint stored through this replica, once stored (hinted handoff delivers promptly). */
@@ -49,22 +49,22 @@ export class ForwardingReplica implements ReplicaStore {
   async put(
     key: Buffer,
     value: Buffer,
-    options: { context?: Uint8Array; ttlMs?: number; staged?: (set: SiblingSet) => void; ringVersion?: number },
+    options: { context?: Uint8Array; ttlMs?: number; staged?: (set: SiblingSet) => void; ringId?: Uint8Array },
   ): Promise<SiblingSet> {
     const set = await this.store.put(key, value, options);
-    await this.forward(key, set, options.ringVersion);
+    await this.forward(key, set, options.ringId);
     return set;
   }
 
-  async delete(key: Buffer, options: { context?: Uint8Array; staged?: (set: SiblingSet) => void; ringVersion?: number }): Promise<SiblingSet> {
+  async delete(key: Buffer, options: { context?: Uint8Array; staged?: (set: SiblingSet) => void; ringId?: Uint8Array }): Promise<SiblingSet> {
     const set = await this.store.delete(key, options);
-    await this.forward(key, set, options.ringVersion);
+    await this.forward(key, set, options.ringId);
     return set;
   }
 
-  async merge(key: Buffer, set: SiblingSet, ringVersion?: number): Promise<SiblingSet | undefined> {
+  async merge(key: Buffer, set: SiblingSet, ringId?: Uint8Array): Promise<SiblingSet | undefined> {
     const out = await this.store.merge(key, set);
-    if (out !== undefined) await this.forward(key, out, ringVersion);
+    if (out !== undefined) await this.forward(key, out, ringId);
     return out;
   }
 
@@ -82,8 +82,8 @@ export class ForwardingReplica implements ReplicaStore {
     return this.store.getHint(owner, key);
   }
 
-  private async forward(key: Buffer, set: SiblingSet, ringVersion: number | undefined): Promise<void> {
-    const targets = this.o.targets(key, ringVersion);
+  private async forward(key: Buffer, set: SiblingSet, ringId: Uint8Array | undefined): Promise<void> {
+    const targets = this.o.targets(key, ringId);
     if (targets.length === 0) return;
     await Promise.all(
       targets.map((id) =>

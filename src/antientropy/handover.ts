@@ -20,12 +20,14 @@ import {
   currentOf,
   gainedReplicas,
   markReady,
+  ringId,
   roleIn,
   stageLeave,
   completeChange,
   targetOf,
 } from '../ring/index.js';
 import type { Startable } from '../time.js';
+import { sameBytes } from '../version/index.js';
 import { sleep } from './byte-budget.js';
 import type { AntiEntropyConfig } from './config.js';
 import type { PartitionDrop } from './partition-drop.js';
@@ -115,8 +117,8 @@ export class Handover implements Startable {
   private forwardMap: Array<readonly string[]> | undefined;
   /** Per partition, forwardMap's targets that are not current replicas. */
   private beyondMap: Array<readonly string[]> | undefined;
-  /** The ring version forwardMap and beyondMap were computed for. */
-  private version = 0;
+  /** The checksum of the ring forwardMap and beyondMap were computed for. */
+  private ringId: Uint8Array | undefined;
   private sharedMap = new Map<string, number[]>();
   private heldSet = new Set<number>();
   private q = 0;
@@ -230,11 +232,11 @@ export class Handover implements Startable {
    * the replicas of the other ring (the target of a pending change, or the ring
    * before a completed one, during its grace) that are not replicas of the
    * current one, and the other way round. A coordinator that placed the write by
-   * the current ring (`ringVersion`) has sent it to the current replicas (or to
+   * the current ring (`ringId`, its checksum) has sent it to the current replicas (or to
    * stand-ins holding hints for them) itself: then only the other ring's are left.
    */
-  forwardTargets(partition: number, ringVersion?: number): readonly string[] {
-    const map = ringVersion !== undefined && ringVersion === this.version ? this.beyondMap : this.forwardMap;
+  forwardTargets(partition: number, ringId?: Uint8Array): readonly string[] {
+    const map = ringId !== undefined && this.ringId !== undefined && sameBytes(ringId, this.ringId) ? this.beyondMap : this.forwardMap;
     return map?.[partition] ?? NOBODY;
   }
 
@@ -314,8 +316,8 @@ export class Handover implements Startable {
     const n = this.o.n;
     if (this.previous !== undefined && this.now() >= this.graceUntil) this.previous = undefined;
     this.q = ring.partitions;
-    this.version = ring.version;
     this.current = new PreferenceLists(currentOf(ring), n, this.o.placementOf);
+    this.ringId = ringId(ring);
     this.target = ring.next ? new PreferenceLists(targetOf(ring), n, this.o.placementOf) : undefined;
     this.gained = gainedReplicas(ring, n, this.o.placementOf);
 

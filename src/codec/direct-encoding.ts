@@ -258,9 +258,9 @@ const empty: DirectEncoder<Record<string, never>> = {
 };
 
 const replicaWrite: DirectEncoder<ReplicaWrite> = {
-  size: (v) => (object(v) ? checked(bytesSize(v.key) + setFieldSize(v.set) + stringSize(v.hintFor) + u64Size(v.ringVersion)) : -1),
+  size: (v) => (object(v) ? checked(bytesSize(v.key) + setFieldSize(v.set) + stringSize(v.hintFor) + bytesSize(v.ringId)) : -1),
   write: (v, buf, off) =>
-    writeNumber(buf, writeString(buf, writeSetField(buf, writeBytes(buf, off, 0x0a, v.key), 0x12, v.set), 0x1a, v.hintFor), 0x20, v.ringVersion),
+    writeBytes(buf, writeString(buf, writeSetField(buf, writeBytes(buf, off, 0x0a, v.key), 0x12, v.set), 0x1a, v.hintFor), 0x22, v.ringId),
 };
 
 const replicaRead: DirectEncoder<ReplicaRead> = {

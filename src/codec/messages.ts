@@ -160,8 +160,8 @@ export interface ReplicaWrite {
   key: Uint8Array;
   set?: SiblingSet | null;
   hintFor: string;
-  /** The ring version the coordinator placed the write by; 0 or absent: not known. */
-  ringVersion?: number;
+  /** The checksum (8 bytes) of the ring the coordinator placed the write by; empty or absent: not known. */
+  ringId?: Uint8Array;
 }
 export type ReplicaWriteReply = Record<string, never>;
 export interface ReplicaRead {

@@ -121,7 +121,7 @@ export class Coordinator {
     this.stats.puts++;
     return this.countErrors(
       this.write(key, w, options.forwarded === true, {
-        local: (staged, ringVersion) => this.o.local.put(key, value, ttlMs === 0 ? { context, staged, ringVersion } : { context, ttlMs, staged, ringVersion }),
+        local: (staged, ringId) => this.o.local.put(key, value, ttlMs === 0 ? { context, staged, ringId } : { context, ttlMs, staged, ringId }),
         forward: (node) => this.o.peers.forwardPut(node, { key, value, context, ttlMs, w }, this.o.requestTimeoutMs),
       }),
     );
@@ -134,7 +134,7 @@ export class Coordinator {
     this.stats.deletes++;
     await this.countErrors(
       this.write(key, w, options.forwarded === true, {
-        local: (staged, ringVersion) => this.o.local.delete(key, { context, staged, ringVersion }),
+        local: (staged, ringId) => this.o.local.delete(key, { context, staged, ringId }),
         forward: async (node) => {
           await this.o.peers.forwardDelete(node, { key, context, w }, this.o.requestTimeoutMs);
           return { context: EMPTY_CONTEXT };
@@ -145,9 +145,9 @@ export class Coordinator {
 
   // ------------------------------------------------------------------ replica side
 
-  /** A ReplicaWrite from a coordinator (that placed it by ring `ringVersion`): merge, or keep as a hint for its owner. */
-  replicaWrite(key: Buffer, set: SiblingSet, hintFor: string, ringVersion?: number): Promise<unknown> {
-    return hintFor !== '' && hintFor !== this.o.nodeId ? this.o.local.putHint(hintFor, key, set) : this.o.local.merge(key, set, ringVersion);
+  /** A ReplicaWrite from a coordinator (that placed it by the ring `ringId` names): merge, or keep as a hint for its owner. */
+  replicaWrite(key: Buffer, set: SiblingSet, hintFor: string, ringId?: Uint8Array): Promise<unknown> {
+    return hintFor !== '' && hintFor !== this.o.nodeId ? this.o.local.putHint(hintFor, key, set) : this.o.local.merge(key, set, ringId);
   }
 
   /** A ReplicaRead: this node's state of the key, with hints held for `readFor`. */
@@ -210,7 +210,7 @@ export class Coordinator {
     w: number,
     forwarded: boolean,
     op: {
-      local: (staged: (set: SiblingSet) => void, ringVersion: number) => Promise<SiblingSet>;
+      local: (staged: (set: SiblingSet) => void, ringId: Uint8Array) => Promise<SiblingSet>;
       forward: (node: string) => Promise<{ context: Buffer }>;
     },
   ): Promise<{ context: Buffer }> {
@@ -264,7 +264,7 @@ export class Coordinator {
     q.begin(); // the local write
     let set: SiblingSet;
     try {
-      set = await op.local(onStaged, ts.ringVersion);
+      set = await op.local(onStaged, ts.ringId);
       if (sendFailure !== undefined) throw sendFailure;
       replicate(set); // a local replica that does not stage
     } catch (err) {
@@ -296,7 +296,7 @@ export class Coordinator {
     const attempt =
       t.node === self
         ? this.o.local.putHint(t.standsFor, key, set)
-        : this.o.peers.write(t.node, key, set, t.standsFor, this.o.replicaTimeoutMs, ts.ringVersion);
+        : this.o.peers.write(t.node, key, set, t.standsFor, this.o.replicaTimeoutMs, ts.ringId);
     const done = attempt.then(
       () => q.succeed(),
       (err: unknown) => {
@@ -342,7 +342,7 @@ export class Coordinator {
    * Read repair, off the request's path: once every asked replica has answered
    * (or failed), replicas whose state differs from the merge of all answers get
    * the merge.
-   * Repairs carry no ring version: they go only to the replicas that answered
+   * Repairs name no ring: they go only to the replicas that answered
    * stale, so during a ring change a replica forwards them as widely as a write
    * placed by an unknown ring.
    */

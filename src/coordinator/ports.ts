@@ -4,8 +4,8 @@ import type { SiblingSet } from '../codec/index.js';
 import type { PreferenceLists } from '../ring/index.js';
 
 /**
- * This node's own replica: the storage engine. `ringVersion` on writes is the
- * version of the ring the coordinator placed the write by (undefined: not known);
+ * This node's own replica: the storage engine. `ringId` on writes is the
+ * checksum of the ring the coordinator placed the write by (undefined: not known);
  * during an ownership change the replica uses it to tell which other nodes the
  * coordinator has already sent the write to.
  */
@@ -19,21 +19,21 @@ export interface LocalReplica {
   put(
     key: Buffer,
     value: Buffer,
-    options: { context?: Uint8Array; ttlMs?: number; staged?: (set: SiblingSet) => void; ringVersion?: number },
+    options: { context?: Uint8Array; ttlMs?: number; staged?: (set: SiblingSet) => void; ringId?: Uint8Array },
   ): Promise<SiblingSet>;
   /** A tombstone write; `staged` as for put. */
-  delete(key: Buffer, options: { context?: Uint8Array; staged?: (set: SiblingSet) => void; ringVersion?: number }): Promise<SiblingSet>;
+  delete(key: Buffer, options: { context?: Uint8Array; staged?: (set: SiblingSet) => void; ringId?: Uint8Array }): Promise<SiblingSet>;
   getSet(key: Buffer): Promise<SiblingSet | undefined>;
   /** Folds another replica's state in (idempotent). */
-  merge(key: Buffer, set: SiblingSet, ringVersion?: number): Promise<SiblingSet | undefined>;
+  merge(key: Buffer, set: SiblingSet, ringId?: Uint8Array): Promise<SiblingSet | undefined>;
   putHint(owner: string, key: Buffer, set: SiblingSet): Promise<unknown>;
   getHint(owner: string, key: Buffer): Promise<SiblingSet | undefined>;
 }
 
 /** Requests to other nodes (the RPC transport, addressed by node id). */
 export interface ReplicaPeers {
-  /** `ringVersion`: the ring the write was placed by (undefined: not known, e.g. a hint delivered later). */
-  write(nodeId: string, key: Buffer, set: SiblingSet, hintFor: string, timeoutMs: number, ringVersion?: number): Promise<void>;
+  /** `ringId`: the ring the write was placed by (undefined: not known, e.g. a hint delivered later). */
+  write(nodeId: string, key: Buffer, set: SiblingSet, hintFor: string, timeoutMs: number, ringId?: Uint8Array): Promise<void>;
   read(nodeId: string, key: Buffer, readFor: string, timeoutMs: number): Promise<SiblingSet | undefined>;
   forwardPut(
     nodeId: string,

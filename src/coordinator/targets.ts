@@ -19,8 +19,8 @@ export class TargetSet {
   readonly unplaced: string[] = [];
   /** The key's N intended replicas, reachable or not. */
   readonly replicas: readonly string[];
-  /** The version of the ring these targets come from. */
-  readonly ringVersion: number;
+  /** The checksum of the ring these targets come from (8 bytes). */
+  readonly ringId: Uint8Array;
   private readonly walk: readonly string[];
   private cursor: number;
   private readonly used = new Set<string>();
@@ -32,7 +32,7 @@ export class TargetSet {
     private readonly isReachable: (id: string) => boolean,
   ) {
     this.walk = placement.walk(partition);
-    this.ringVersion = placement.ring.version;
+    this.ringId = placement.ringId;
     this.replicas = this.walk.slice(0, n);
     this.cursor = this.replicas.length;
     for (const id of this.replicas) this.used.add(id);

@@ -11,6 +11,7 @@ export {
   isNewer,
   ownership,
   ringChecksum,
+  ringId,
   toRingState,
 } from './ring.js';
 export { type CapacityOf, joinRing, leaveRing, shares } from './claim.js';

@@ -1,7 +1,7 @@
 // Preference lists: for each partition, the N nodes that hold its replicas, then
 // every other node in ring order as fallbacks for the sloppy quorum.
 import { native } from '../native.js';
-import type { Ring } from './ring.js';
+import { type Ring, ringId } from './ring.js';
 
 export interface Placement {
   dc: string;
@@ -22,6 +22,7 @@ export class PreferenceLists {
   readonly partitions: number;
   private readonly lists: string[][];
   private readonly bits: number;
+  private id: Buffer | undefined;
 
   constructor(
     readonly ring: Ring,
@@ -45,6 +46,11 @@ export class PreferenceLists {
       }
       this.lists.push(spread(walk, Math.min(n, walk.length), placementOf));
     }
+  }
+
+  /** The ring's identity (its checksum, 8 bytes), worked out once. */
+  get ringId(): Buffer {
+    return (this.id ??= ringId(this.ring));
   }
 
   /** The partition of a key: the top log2(Q) bits of its XXH64. */

@@ -120,6 +120,13 @@ export function ringChecksum(ring: Ring): bigint {
   return native.hash64(encodeRing(ring));
 }
 
+/** The ring's checksum as 8 big-endian bytes: its identity on the wire (ReplicaWrite.ring_id). */
+export function ringId(ring: Ring): Buffer {
+  const b = Buffer.allocUnsafe(8);
+  b.writeBigUInt64BE(ringChecksum(ring));
+  return b;
+}
+
 /**
  * Whether `a` supersedes `b`: a higher version wins; between two different rings
  * of one version (concurrent changes) the higher checksum wins, so every node

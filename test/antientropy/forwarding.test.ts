@@ -52,19 +52,20 @@ describe('forwarding replica', () => {
 
   it('tells targets() the ring each write was placed by: put, delete and merge pass theirs on, a merge without one passes undefined', async () => {
     const { store } = fakeStore();
-    const asked: Array<number | undefined> = [];
+    const asked: Array<string | undefined> = [];
     const f = new ForwardingReplica(store, {
-      targets: (_key, ringVersion) => {
-        asked.push(ringVersion);
+      targets: (_key, ringId) => {
+        asked.push(ringId && Buffer.from(ringId).toString('hex'));
         return [];
       },
       send: async () => {},
     });
-    await f.put(Buffer.from('k'), Buffer.from('v'), { ringVersion: 7 });
-    await f.delete(Buffer.from('d'), { ringVersion: 8 });
-    await f.merge(Buffer.from('m'), set(9), 9);
+    const id = (n: number) => Buffer.alloc(8, n);
+    await f.put(Buffer.from('k'), Buffer.from('v'), { ringId: id(7) });
+    await f.delete(Buffer.from('d'), { ringId: id(8) });
+    await f.merge(Buffer.from('m'), set(9), id(9));
     await f.merge(Buffer.from('m'), set(9));
     await f.put(Buffer.from('k'), Buffer.from('v'), {});
-    expect(asked).toEqual([7, 8, 9, undefined, undefined]);
+    expect(asked).toEqual(['0707070707070707', '0808080808080808', '0909090909090909', undefined, undefined]);
   });
 });

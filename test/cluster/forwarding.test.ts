@@ -2,6 +2,7 @@
 // of either ring still gets each write, but a write placed by the current ring is
 // not forwarded again to the replicas its coordinator has written to already.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomBytes } from 'node:crypto';
 import { Keyring, RpcPeers, parseKey } from '../../src/transport/index.js';
 import { ProcessCluster, type NodeStatus } from '../support/cluster.js';
 
@@ -55,7 +56,7 @@ describe('forwarding in the grace after a join', () => {
     for (const i of [0, 29, 59]) expect(await heldBy(`placed-${i}`)).toEqual(['n1', 'n2', 'n3']);
   });
 
-  it('a replica write from a coordinator whose ring is not known is still forwarded to the other side of the change', async () => {
+  it('a replica write that names no ring (or another one) is still forwarded to the other side of the change', async () => {
     const [n1] = cluster.nodes;
     const peers = new RpcPeers({ keyring: new Keyring(parseKey(cluster.key)), nodeId: 'old-coordinator', requestTimeoutMs: 5000 });
     try {
@@ -65,13 +66,18 @@ describe('forwarding in the grace after a join', () => {
       const read = await peers.request('127.0.0.1', n1!.port, { kind: 'replicaRead', value: { key: Buffer.from('source'), readFor: '' } });
       if (read.kind !== 'replicaReadReply' || !read.value.set) throw new Error(`no set to copy: ${read.kind}`);
       const before = await statuses();
-      // As a coordinator still on the ring before the join would: to n1 only, no ring version.
+      // As a coordinator still on the ring before the join would: to n1 only, naming no ring.
       const reply = await peers.request('127.0.0.1', n1!.port, { kind: 'replicaWrite', value: { key: Buffer.from('unplaced'), set: read.value.set, hintFor: '' } });
       expect(reply.kind).toBe('replicaWriteReply');
       const after = await statuses();
       // n1 forwarded it to n3, the replica the ring before the join did not have.
       expect(after[0]!.transfer.forwarded - before[0]!.transfer.forwarded).toBe(1);
       expect(await heldBy('unplaced')).toEqual(['n1', 'n3']);
+      // Naming a ring n1 does not hold (another ring of the same version, say) is the same.
+      const other = { key: Buffer.from('elsewhere'), set: read.value.set, hintFor: '', ringId: randomBytes(8) };
+      expect((await peers.request('127.0.0.1', n1!.port, { kind: 'replicaWrite', value: other })).kind).toBe('replicaWriteReply');
+      expect((await statuses())[0]!.transfer.forwarded - after[0]!.transfer.forwarded).toBe(1);
+      expect(await heldBy('elsewhere')).toEqual(['n1', 'n3']);
     } finally {
       await peers.close();
     }
