@@ -20,6 +20,7 @@ import { PreferenceLists, createRing, joinRing } from '../src/ring/index.js';
 import { Store } from '../src/storage/index.js';
 import { systemClock } from '../src/time.js';
 import { Keyring } from '../src/transport/index.js';
+import { closedLoop } from './closed-loop.js';
 
 const OPS = Number(process.env['SHOAL_BENCH_OPS'] ?? 60_000);
 const MODES = (process.env['SHOAL_BENCH_MODES'] ?? 'direct,tcp').split(',');
@@ -34,32 +35,18 @@ interface Row {
   'writes/batch': string;
 }
 
-/** Runs `op` INFLIGHT at a time over `total` indexes; returns rate and CPU per op. */
-async function drive(total: number, op: (i: number) => Promise<unknown>): Promise<{ rate: number; cpu: number }> {
-  let next = 0;
-  const c0 = process.cpuUsage();
-  const t0 = performance.now();
-  await Promise.all(
-    Array.from({ length: INFLIGHT }, async () => {
-      while (next < total) await op(next++);
-    }),
-  );
-  const c = process.cpuUsage(c0);
-  return { rate: total / ((performance.now() - t0) / 1000), cpu: (c.user + c.system) / total };
-}
-
 async function phases(mode: string, stores: Store[], ops: Record<string, (i: number) => Promise<unknown>>): Promise<Row[]> {
   const rows: Row[] = [];
   for (const [phase, op] of Object.entries(ops)) {
     const before = stores.map((s) => ({ b: s.stats.batches, o: s.stats.batchOps }));
-    const { rate, cpu } = await drive(OPS, op);
+    const { seconds, cpuSeconds } = await closedLoop(INFLIGHT, OPS, op);
     const batches = stores.reduce((n, s, i) => n + s.stats.batches - before[i]!.b, 0);
     const writes = stores.reduce((n, s, i) => n + s.stats.batchOps - before[i]!.o, 0);
     rows.push({
       mode,
       phase,
-      'ops/s': Math.round(rate).toLocaleString('en-US'),
-      'CPU µs/op': cpu.toFixed(0),
+      'ops/s': Math.round(OPS / seconds).toLocaleString('en-US'),
+      'CPU µs/op': ((cpuSeconds * 1e6) / OPS).toFixed(0),
       'writes/batch': batches === 0 ? '-' : (writes / batches).toFixed(1),
     });
   }

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { ClassicLevel } from 'classic-level';
 import { Store } from '../src/storage/index.js';
 import type { StoreOptions } from '../src/storage/index.js';
+import { closedLoop } from './closed-loop.js';
 
 const KEYSPACE = 100_000;
 const VALUE = randomBytes(200);
@@ -25,19 +26,11 @@ interface Row {
 /** CPU time (all threads: LevelDB's included) of the last drive(), in seconds. */
 let lastCpu = 0;
 
-/** Runs `concurrency` callers, each doing op() in a loop, until `total` ops are done. */
+/** Runs `concurrency` callers, each doing op() in a loop, until `total` ops are done; returns the seconds taken. */
 async function drive(concurrency: number, total: number, op: (i: number) => Promise<unknown>): Promise<number> {
-  let next = 0;
-  const t0 = performance.now();
-  const c0 = process.cpuUsage();
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < total) await op(next++);
-    }),
-  );
-  const c = process.cpuUsage(c0);
-  lastCpu = (c.user + c.system) / 1e6;
-  return (performance.now() - t0) / 1000;
+  const r = await closedLoop(concurrency, total, op);
+  lastCpu = r.cpuSeconds;
+  return r.seconds;
 }
 
 /**
