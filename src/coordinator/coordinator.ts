@@ -341,8 +341,7 @@ export class Coordinator {
   /**
    * Read repair, off the request's path: once every asked replica has answered
    * (or failed), replicas whose state differs from the merge of all answers get
-   * the merge.
-   * Repairs name no ring: they go only to the replicas that answered
+   * the merge. Repairs name no ring: they go only to the replicas that answered
    * stale, so during a ring change a replica forwards them as widely as a write
    * placed by an unknown ring.
    */
@@ -362,7 +361,6 @@ export class Coordinator {
       this.track(write);
     }
   }
-
 }
 
 interface RoundOwner {

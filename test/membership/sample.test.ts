@@ -1,15 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { seededRandom as rng } from '../../src/membership/index.js';
 import { sample } from '../../src/membership/sample.js';
-
-function rng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) / 2 ** 32;
-  };
-}
 
 describe('sample (reservoir)', () => {
   it('takes up to k distinct accepted items, all of them when fewer are accepted', () => {
