@@ -154,6 +154,16 @@ export async function run(): Promise<void> {
     rows.push(row('get, one at a time, from LevelDB', n(10_000), secs, 1));
   });
 
+  // Batches split (the default, above) or one per turn: the same inserts and overwrites.
+  await withStore({ splitBatches: false }, async (s) => {
+    const order = shuffled(KEYSPACE, 1);
+    let secs = await drive(64, KEYSPACE, (i) => s.put(keys[order[i]!]!, VALUE));
+    rows.push(row('put, 64 concurrent, new keys, splitBatches: false', KEYSPACE, secs, 64));
+    const b0 = s.stats.batches;
+    secs = await puts(s, 64, n(150_000), 2);
+    rows.push(row('put, 64 concurrent, overwrites, splitBatches: false', n(150_000), secs, 64, `${Math.round(n(150_000) / (s.stats.batches - b0))} puts/batch`));
+  });
+
   // The two read modes under the same load: inserts (each reads first), then
   // reads of stored keys with the record cache dropped.
   for (const reads of ['sync', 'batched'] as const) {

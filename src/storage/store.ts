@@ -90,6 +90,12 @@ export interface StoreOptions {
   reads?: ReadMode;
   /** LevelDB batch flavour; both are atomic. Default 'chained' (the two measured within noise here). */
   batchStyle?: 'chained' | 'array';
+  /**
+   * When one turn gathers many writes (32, or half the last batch) with no batch
+   * being written, send those out at once and gather the rest: the disk writes
+   * one part while the event loop computes the other. Default true.
+   */
+  splitBatches?: boolean;
   clock?: Clock;
   /**
    * Called for every change of a key's record (write, merge, sweep) as it joins a
@@ -215,7 +221,7 @@ export class Store {
     this.skewMs = options.clockSkewMs ?? 10_000;
     this.maxClockEntries = options.maxClockEntries ?? DEFAULT_MAX_CLOCK_ENTRIES;
     this.clock = options.clock ?? systemClock;
-    this.queue = new CommitQueue(db, { sync: options.sync ?? false, style: options.batchStyle ?? 'chained', beforeWrite: this.saveCounter });
+    this.queue = new CommitQueue(db, { sync: options.sync ?? false, style: options.batchStyle ?? 'chained', beforeWrite: this.saveCounter, split: options.splitBatches ?? true });
     this.reads = new ReadQueue(db, options.reads ?? 'sync');
     const onChange = options.onDataChange;
     const observe = onChange && ((dbKey: Buffer, before: SiblingSet | undefined, after: SiblingSet | undefined) => onChange(dataKeyHash(dbKey), before, after));

@@ -69,6 +69,42 @@ describe('CommitQueue', () => {
     await q.idle();
   });
 
+  it('a turn that gathers 32 members with no write in flight sends them at once; the rest wait for that write', async () => {
+    const { db, written } = fakeDb(() => false);
+    const q = new CommitQueue(db, { sync: false });
+    const log: string[] = [];
+    const first = q.current;
+    for (let i = 0; i < 100; i++) q.join(member(`m${i}`, log));
+    // The first batch left on the 32nd join; everything after gathers behind it.
+    expect(q.current).not.toBe(first);
+    const second = q.current;
+    await first.done;
+    await second.done;
+    expect(written.map((ops) => ops.length)).toEqual([32, 68]);
+    expect(written.flat().map(([, k]) => k)).toEqual(Array.from({ length: 100 }, (_, i) => `m${i}`));
+    expect(log).toHaveLength(100);
+    expect(log.every((l) => l.endsWith(':ok'))).toBe(true);
+    // The next split point is half the last batch (34), not 32.
+    const third = q.current;
+    for (let i = 0; i < 33; i++) q.join(member(`n${i}`, log));
+    expect(q.current).toBe(third);
+    q.join(member('n33', log));
+    expect(q.current).not.toBe(third);
+    await q.idle();
+    expect(written.map((ops) => ops.length)).toEqual([32, 68, 34]);
+  });
+
+  it('with split off, a turn goes out as one batch however large', async () => {
+    const { db, written } = fakeDb(() => false);
+    const q = new CommitQueue(db, { sync: false, split: false });
+    const log: string[] = [];
+    const first = q.current;
+    for (let i = 0; i < 100; i++) q.join(member(`m${i}`, log));
+    expect(q.current).toBe(first);
+    await first.done;
+    expect(written.map((ops) => ops.length)).toEqual([100]);
+  });
+
   it('a failed write rejects its batch and the gathering one, and refuses later work', async () => {
     let failing = false;
     const { db } = fakeDb(() => failing);

@@ -5,8 +5,8 @@ describe('store: group commit', () => {
   const stores = tempStores();
 
   for (const batchStyle of ['chained', 'array'] as const) {
-    it(`writes issued in one turn go to LevelDB as one batch (${batchStyle})`, async () => {
-      const s = await stores.open({ batchStyle });
+    it(`writes issued in one turn go to LevelDB as one batch with splitBatches off (${batchStyle})`, async () => {
+      const s = await stores.open({ batchStyle, splitBatches: false });
       await s.put(b('warm'), b('up'));
       const before = s.stats.batches;
       const writes: Promise<unknown>[] = [];
@@ -19,6 +19,36 @@ describe('store: group commit', () => {
       expect(texts((await s.get(b('k499'))).values)).toEqual(['v499']);
     });
   }
+
+  it('a large turn with no write in flight sends its first 32 writes at once and the rest as one batch', async () => {
+    const s = await stores.open();
+    await s.put(b('warm'), b('up'));
+    const before = { batches: s.stats.batches, ops: s.stats.batchOps };
+    const writes = Array.from({ length: 500 }, (_, i) => s.put(b(`k${i}`), b(`v${i}`)));
+    await Promise.all(writes);
+    // Two batches, each with the counter high-water mark besides its records.
+    expect(s.stats.batches - before.batches).toBe(2);
+    expect(s.stats.batchOps - before.ops).toBe(502);
+    const got = await Promise.all(Array.from({ length: 500 }, (_, i) => s.get(b(`k${i}`))));
+    expect(got.every((g, i) => texts(g.values).join() === `v${i}`)).toBe(true);
+  });
+
+  it('a key updated again after its batch went out early is written again, and survives a restart', async () => {
+    const path = await stores.dir();
+    let s = await stores.open({ path });
+    // One turn: 40 keys (the first 32 leave at once), then every key again.
+    const first = Array.from({ length: 40 }, (_, i) => s.put(b(`k${i}`), b('one')));
+    const second = Array.from({ length: 40 }, (_, i) => s.put(b(`k${i}`), b('two')));
+    await Promise.all([...first, ...second]);
+    const expectBoth = async (st: typeof s) => {
+      const got = await Promise.all(Array.from({ length: 40 }, (_, i) => st.get(b(`k${i}`))));
+      expect(got.map((g) => texts(g.values).sort().join())).toEqual(Array.from({ length: 40 }, () => 'one,two'));
+    };
+    await expectBoth(s);
+    await s.close();
+    s = await stores.open({ path });
+    await expectBoth(s);
+  });
 
   it('writes spread over many turns take at most one batch per turn', async () => {
     const s = await stores.open();
@@ -83,7 +113,8 @@ describe('store: group commit', () => {
     const s = await stores.open({ sync: true });
     const before = s.stats.batches;
     await Promise.all(Array.from({ length: 100 }, (_, i) => s.put(b(`k${i}`), b('v'))));
-    expect(s.stats.batches - before).toBe(1);
+    // The first 32 go out at once, the other 68 together.
+    expect(s.stats.batches - before).toBe(2);
   });
 
   it('the record cache serves read-modify-writes of recently written keys without a read', async () => {
