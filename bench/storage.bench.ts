@@ -134,7 +134,7 @@ export async function run(): Promise<void> {
     // Every key once, in random order: each put reads (and misses) before it writes.
     const order = shuffled(KEYSPACE, 1);
     let secs = await drive(64, KEYSPACE, (i) => s.put(keys[order[i]!]!, VALUE));
-    rows.push(row('put, 64 concurrent, new keys (insert)', KEYSPACE, secs, 64, `${s.stats.loads} reads before write`));
+    rows.push(row('put, 64 concurrent, new keys (insert)', KEYSPACE, secs, 64, `${s.stats.keysRead} LevelDB reads, ${s.stats.keyFilter?.skips ?? 0} skipped (key filter)`));
     const b0 = s.stats.batches;
     const l0 = s.stats.loads;
     secs = await puts(s, 64, n(150_000), 2);
@@ -164,10 +164,17 @@ export async function run(): Promise<void> {
     rows.push(row('put, 64 concurrent, overwrites, splitBatches: false', n(150_000), secs, 64, `${Math.round(n(150_000) / (s.stats.batches - b0))} puts/batch`));
   });
 
-  // The two read modes under the same load: inserts (each reads first), then
+  // Without the key filter every insert reads (and misses) first.
+  await withStore({ keyFilter: false }, async (s) => {
+    const order = shuffled(KEYSPACE, 1);
+    const secs = await drive(64, KEYSPACE, (i) => s.put(keys[order[i]!]!, VALUE));
+    rows.push(row('put, 64 concurrent, new keys, keyFilter: false', KEYSPACE, secs, 64, `${s.stats.keysRead} LevelDB reads`));
+  });
+
+  // The two read modes under the same load (key filter off): inserts (each reads first), then
   // reads of stored keys with the record cache dropped.
   for (const reads of ['sync', 'batched'] as const) {
-    await withStore({ reads }, async (s) => {
+    await withStore({ reads, keyFilter: false }, async (s) => {
       const order = shuffled(KEYSPACE, 1);
       let secs = await drive(64, KEYSPACE, (i) => s.put(keys[order[i]!]!, VALUE));
       rows.push(row(`put, 64 concurrent, new keys, reads: '${reads}'`, KEYSPACE, secs, 64, `${s.stats.readCalls} LevelDB reads`));

@@ -13,6 +13,7 @@
 // (docs/performance.md).
 import { InternalError } from '../errors.js';
 import type { Batch, BatchMember, CommitQueue, OpSink } from './commit-queue.js';
+import type { KeyFilter } from './key-filter.js';
 import type { ReadQueue } from './read-queue.js';
 
 /** How one area's records are stored. */
@@ -96,6 +97,8 @@ export class RecordTable<T> {
     private readonly queue: CommitQueue,
     private readonly reads: ReadQueue,
     private readonly cacheBytes: number,
+    /** Data keys on disk: a key it excludes is absent without a read. */
+    private readonly filter?: KeyFilter,
   ) {}
 
   /** Records with work in progress. */
@@ -118,7 +121,8 @@ export class RecordTable<T> {
     let slot = this.slots.get(id);
     if (slot === undefined) {
       slot = new Slot(this, id, dbKey);
-      if (this.reads.isSync) {
+      // A key the filter excludes is loaded as absent at once, in either read mode.
+      if (this.reads.isSync || this.filter?.excludes(dbKey) === true) {
         try {
           this.loadNow(slot);
         } catch (err) {
@@ -165,6 +169,7 @@ export class RecordTable<T> {
         return Promise.reject(err as Error);
       }
     }
+    if (this.filter?.excludes(dbKey) === true) return Promise.resolve(undefined);
     if (this.reads.isSync) {
       try {
         const buf = this.reads.readNow(dbKey);
@@ -222,12 +227,15 @@ export class RecordTable<T> {
     throw this.failed();
   };
 
-  /** Reads a new slot's state synchronously (sync reads); throws InternalError. */
+  /**
+   * Reads a new slot's state synchronously (sync reads; with batched reads, only
+   * for a key the filter excluded); throws InternalError.
+   */
   private loadNow(slot: Slot<T>): void {
     this.loads++;
     let buf: Buffer | undefined;
     try {
-      buf = this.reads.readNow(slot.dbKey);
+      buf = !this.reads.isSync || this.filter?.excludes(slot.dbKey) === true ? undefined : this.reads.readNow(slot.dbKey);
     } catch (err) {
       throw new InternalError(`read failed: ${(err as Error).message}`, { cause: err });
     }
@@ -272,6 +280,7 @@ export class RecordTable<T> {
       slot.writtenBytes = undefined;
     } else {
       const bytes = this.kind.encode(s);
+      this.filter?.add(slot.dbKey);
       sink.put(slot.dbKey, bytes);
       slot.writtenBytes = bytes;
     }

@@ -26,8 +26,9 @@ import { checkKey, checkMetaName, checkOptions, checkOwner, checkPartition, chec
 import { CommitQueue } from './commit-queue.js';
 import type { OpSink } from './commit-queue.js';
 import { HintArea } from './hint-area.js';
+import { KeyFilter } from './key-filter.js';
 import type { StoredHint } from './hint-area.js';
-import { EMPTY, dataKey, dataKeyHash, dataKeyUserKey, hashRange, metaKey, partitionRange } from './layout.js';
+import { DATA, EMPTY, areaRange, dataKey, dataKeyHash, dataKeyUserKey, hashRange, metaKey, partitionRange } from './layout.js';
 import { ExpirySweep } from './expiry-sweep.js';
 import { ReadQueue } from './read-queue.js';
 import type { ReadMode } from './read-queue.js';
@@ -96,6 +97,13 @@ export interface StoreOptions {
    * one part while the event loop computes the other. Default true.
    */
   splitBatches?: boolean;
+  /**
+   * Keep a Bloom filter of the data keys on disk (~1.25 bytes per key), so that
+   * first writes of new keys and reads of absent ones skip a LevelDB lookup. After
+   * open it is filled by a background scan of the keys; until that ends, every
+   * lookup reads. Default true.
+   */
+  keyFilter?: boolean;
   clock?: Clock;
   /**
    * Called for every change of a key's record (write, merge, sweep) as it joins a
@@ -157,6 +165,12 @@ export interface StoreStats {
   hints: number;
   /** New hints refused because maxHints were held. */
   hintsRefused: number;
+  /**
+   * The key filter (absent with keyFilter: false): ready once its scan ended,
+   * distinct keys added and its bytes, lookups it answered without a read, and
+   * failed scans.
+   */
+  keyFilter: { ready: boolean; keys: number; bytes: number; skips: number; errors: number } | undefined;
 }
 
 const ACTOR = metaKey('store.actor');
@@ -201,11 +215,13 @@ export class Store {
   private readonly hints: HintArea;
   private readonly expiry: ExpirySweep;
   private readonly loop: SweepLoop | undefined;
+  private readonly filter: KeyFilter | undefined;
+  private filling: Promise<void> = Promise.resolve();
   private lastCounter: number;
   private savedCounter: number;
   private closed = false;
   private closing: Promise<void> | undefined;
-  private readonly counts = { sweeps: 0, reclaimed: 0, sweepErrors: 0 };
+  private readonly counts = { sweeps: 0, reclaimed: 0, sweepErrors: 0, filterErrors: 0 };
 
   private constructor(
     private readonly db: ClassicLevel<Buffer, Buffer>,
@@ -225,7 +241,8 @@ export class Store {
     this.reads = new ReadQueue(db, options.reads ?? 'sync');
     const onChange = options.onDataChange;
     const observe = onChange && ((dbKey: Buffer, before: SiblingSet | undefined, after: SiblingSet | undefined) => onChange(dataKeyHash(dbKey), before, after));
-    this.data = new RecordTable(siblingSetKind(this.graceMs, this.skewMs, observe), this.queue, this.reads, options.cacheBytes ?? 64 * 1024 * 1024);
+    this.filter = options.keyFilter === false ? undefined : new KeyFilter();
+    this.data = new RecordTable(siblingSetKind(this.graceMs, this.skewMs, observe), this.queue, this.reads, options.cacheBytes ?? 64 * 1024 * 1024, this.filter);
     this.hintTable = new RecordTable(hintKind, this.queue, this.reads, Math.min(options.cacheBytes ?? 4 * 1024 * 1024, 4 * 1024 * 1024));
     this.hints = new HintArea(db, this.hintTable, options.maxHints ?? DEFAULT_MAX_HINTS);
     this.expiry = new ExpirySweep(db, this.data, this.queue, { graceMs: this.graceMs, skewMs: this.skewMs }, options.sweepBatch ?? 1000);
@@ -266,6 +283,7 @@ export class Store {
       const counter = await db.get(COUNTER);
       const store = new Store(db, options, actor.readBigUInt64LE(0), counter?.length === 8 ? readU64le(counter) : 0);
       store.hints.count = await store.hints.countStored();
+      store.startFilter();
       return store;
     } catch (err) {
       await db.close();
@@ -559,6 +577,20 @@ export class Store {
 
   // ------------------------------------------------------------------ lifecycle
 
+  private startFilter(): void {
+    const f = this.filter;
+    if (f === undefined) return;
+    // A failed scan leaves the filter not ready: every lookup keeps reading.
+    this.filling = f.fill(this.db, areaRange(DATA), () => this.closed).catch(() => {
+      this.counts.filterErrors++;
+    });
+  }
+
+  /** Resolves once the key filter's scan has ended (ready, failed, or stopped by close). */
+  keyFilterFilled(): Promise<void> {
+    return this.filling;
+  }
+
   get stats(): StoreStats {
     return {
       batches: this.queue.batches,
@@ -572,6 +604,7 @@ export class Store {
       sweepErrors: this.counts.sweepErrors,
       hints: this.hints.count,
       hintsRefused: this.hints.refused,
+      keyFilter: this.filter === undefined ? undefined : { ready: this.filter.ready, ...this.filter.size, skips: this.filter.skips, errors: this.counts.filterErrors },
     };
   }
 
@@ -593,6 +626,7 @@ export class Store {
   private async shutdown(): Promise<void> {
     this.closed = true;
     await this.loop?.stop();
+    await this.filling;
     // Reads finishing may start updates, and updates may read: settle both.
     for (let i = 0; i < 1000; i++) {
       await this.reads.idle();
