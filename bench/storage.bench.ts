@@ -130,6 +130,14 @@ export async function run(): Promise<void> {
 
   rows.push(row('baseline: raw classic-level, 64 writers, batch per turn', n(100_000), await rawBaseline(n(100_000)), 64, 'no versioning'));
 
+  // Warm-up on a throwaway store, so that the first measured rows do not carry
+  // the JIT's compilation of the write path (in quick mode it was a third of them).
+  await withStore({}, async (s) => {
+    const order = shuffled(KEYSPACE, 6);
+    await drive(64, 20_000, (i) => s.put(keys[order[i]!]!, VALUE));
+    await puts(s, 64, 20_000, 6);
+  });
+
   await withStore({}, async (s) => {
     // Every key once, in random order: each put reads (and misses) before it writes.
     const order = shuffled(KEYSPACE, 1);
