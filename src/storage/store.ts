@@ -26,8 +26,8 @@ import { checkKey, checkMetaName, checkOptions, checkOwner, checkPartition, chec
 import { CommitQueue } from './commit-queue.js';
 import type { OpSink } from './commit-queue.js';
 import { HintArea } from './hint-area.js';
-import { KeyFilter } from './key-filter.js';
 import type { StoredHint } from './hint-area.js';
+import { KeyFilter } from './key-filter.js';
 import { DATA, EMPTY, areaRange, dataKey, dataKeyHash, dataKeyUserKey, hashRange, metaKey, partitionRange } from './layout.js';
 import { ExpirySweep } from './expiry-sweep.js';
 import { ReadQueue } from './read-queue.js';
