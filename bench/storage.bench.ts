@@ -2,6 +2,8 @@
 // concurrent callers, 200-byte values on random keys over a 100K keyspace.
 // Writers overwrite with the context of their previous write to the key (as a
 // client that reads before it writes would), so sibling sets stay small.
+// SHOAL_BENCH_QUICK=1 runs a tenth of the operations; SHOAL_BENCH_AB=<rounds>
+// compares the store's options in alternating rounds instead (see alternate()).
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -122,7 +124,56 @@ async function rawBaseline(total: number): Promise<number> {
   }
 }
 
+/**
+ * SHOAL_BENCH_AB=<rounds>: instead of the table, alternates the default store with
+ * splitBatches: false and keyFilter: false, a fresh store each time (every key
+ * inserted, then overwritten with its context), and prints medians. Alternating in
+ * one process is what makes comparisons hold on a machine whose speed drifts.
+ */
+async function alternate(rounds: number): Promise<void> {
+  const variants: [string, Partial<StoreOptions>][] = [
+    ['default', {}],
+    ['splitBatches: false', { splitBatches: false }],
+    ['keyFilter: false', { keyFilter: false }],
+  ];
+  const results = new Map<string, { insert: number[]; insertCpu: number[]; overwrite: number[]; overwriteCpu: number[] }>();
+  for (const [name] of variants) results.set(name, { insert: [], insertCpu: [], overwrite: [], overwriteCpu: [] });
+  for (let r = 0; r < rounds; r++) {
+    // Rotate the order so that no variant always runs first.
+    for (let v = 0; v < variants.length; v++) {
+      const [name, options] = variants[(v + r) % variants.length]!;
+      const out = results.get(name)!;
+      await withStore(options, async (s) => {
+        const order = shuffled(KEYSPACE, r + 11);
+        let secs = await drive(64, KEYSPACE, (i) => s.put(keys[order[i]!]!, VALUE));
+        out.insert.push(KEYSPACE / secs);
+        out.insertCpu.push((lastCpu * 1e6) / KEYSPACE);
+        const contexts: (Uint8Array | undefined)[] = new Array<Uint8Array | undefined>(KEYSPACE).fill(undefined);
+        secs = await drive(64, KEYSPACE, async (i) => {
+          const k = order[i]!;
+          contexts[k] = (await s.put(keys[k]!, VALUE, { context: contexts[k] })).clock;
+        });
+        out.overwrite.push(KEYSPACE / secs);
+        out.overwriteCpu.push((lastCpu * 1e6) / KEYSPACE);
+      });
+    }
+  }
+  const median = (a: number[]) => [...a].sort((x, y) => x - y)[a.length >> 1]!;
+  console.table(
+    [...results].map(([name, x]) => ({
+      store: name,
+      'inserts/s': Math.round(median(x.insert)).toLocaleString('en-US'),
+      'insert CPU µs': median(x.insertCpu).toFixed(1),
+      'overwrites/s': Math.round(median(x.overwrite)).toLocaleString('en-US'),
+      'overwrite CPU µs': median(x.overwriteCpu).toFixed(1),
+    })),
+  );
+  console.log(`medians of ${rounds} alternating rounds, ${KEYSPACE.toLocaleString('en-US')} keys, 64 writers`);
+}
+
 export async function run(): Promise<void> {
+  const ab = Number(process.env.SHOAL_BENCH_AB ?? 0);
+  if (ab > 0) return alternate(ab);
   const rows: Row[] = [];
   // SHOAL_BENCH_QUICK=1: a tenth of the operations (the keyspace stays 100K).
   const quick = process.env.SHOAL_BENCH_QUICK === '1';
