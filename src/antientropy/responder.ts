@@ -73,27 +73,15 @@ export class ExchangeResponder {
   serve(req: Body, peer: string): Promise<Body> | undefined {
     switch (req.kind) {
       case 'aeRoots':
+        return settle(() => ({ kind: 'aeRootsReply', value: this.roots(req.value) }));
       case 'aeTree':
+        return settle(() => ({ kind: 'aeTreeReply', value: this.tree(req.value, peer) }));
       case 'aeKeys':
+        return this.keys(req.value).then((value) => ({ kind: 'aeKeysReply', value }));
       case 'aeSync':
-        return this.answer(req, peer);
+        return this.sync(req.value).then((value) => ({ kind: 'aeSyncReply', value }));
       default:
         return undefined;
-    }
-  }
-
-  private async answer(req: Body, peer: string): Promise<Body> {
-    switch (req.kind) {
-      case 'aeRoots':
-        return { kind: 'aeRootsReply', value: this.roots(req.value) };
-      case 'aeTree':
-        return { kind: 'aeTreeReply', value: this.tree(req.value, peer) };
-      case 'aeKeys':
-        return { kind: 'aeKeysReply', value: await this.keys(req.value) };
-      case 'aeSync':
-        return { kind: 'aeSyncReply', value: await this.sync(req.value) };
-      default:
-        throw new BadRequestError(`not an anti-entropy request: ${req.kind}`);
     }
   }
 
@@ -222,5 +210,14 @@ export class ExchangeResponder {
     }
     if (native.partitionOf(key, q) !== p) throw new BadRequestError(`${what}: the key is not in partition ${p}`);
     return Buffer.from(key);
+  }
+}
+
+/** fn's result, or its throw (a bad request) as a rejection, as the RPC handler expects. */
+function settle(fn: () => Body): Promise<Body> {
+  try {
+    return Promise.resolve(fn());
+  } catch (err) {
+    return Promise.reject(err as Error);
   }
 }
