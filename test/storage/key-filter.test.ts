@@ -42,12 +42,17 @@ describe('KeyFilter', () => {
 describe('store: key filter', () => {
   const stores = tempStores();
 
-  it('after a restart, the scan covers every stored key: writes see their siblings, new keys read nothing', async () => {
+  /** A store holding keys k0..k{count-1} (value v), closed and opened again: its scan has just begun. */
+  async function reopened(count: number, v: string) {
     const path = await stores.dir();
-    let s = await stores.open({ path });
-    await Promise.all(Array.from({ length: 3000 }, (_, i) => s.put(b(`k${i}`), b('old'))));
+    const s = await stores.open({ path });
+    await Promise.all(Array.from({ length: count }, (_, i) => s.put(b(`k${i}`), b(v))));
     await s.close();
-    s = await stores.open({ path });
+    return stores.open({ path });
+  }
+
+  it('after a restart, the scan covers every stored key: writes see their siblings, new keys read nothing', async () => {
+    const s = await reopened(3000, 'old');
     expect(s.stats.keyFilter?.ready).toBe(false);
     await s.keyFilterFilled();
     expect(s.stats.keyFilter).toMatchObject({ ready: true, errors: 0 });
@@ -65,11 +70,7 @@ describe('store: key filter', () => {
   });
 
   it('keys written while the scan runs are covered too', async () => {
-    const path = await stores.dir();
-    let s = await stores.open({ path });
-    await Promise.all(Array.from({ length: 5000 }, (_, i) => s.put(b(`k${i}`), b('v'))));
-    await s.close();
-    s = await stores.open({ path });
+    const s = await reopened(5000, 'v');
     // The scan has not ended when open resolves: these writes race it.
     expect(s.stats.keyFilter?.ready).toBe(false);
     await Promise.all(Array.from({ length: 300 }, (_, i) => s.put(b(`during${i}`), b('one'))));
