@@ -5,6 +5,8 @@
 //   SHOAL_BENCH_KEYS (100000), SHOAL_BENCH_NODES (3),
 //   SHOAL_BENCH_NODE_FLAGS (V8/Node flags for the node processes, space-separated,
 //   e.g. --max-semi-space-size=16; default none),
+//   SHOAL_BENCH_START_ARGS (extra `shoal start` arguments for every node,
+//   space-separated, e.g. --read-fanout quorum; default none),
 //   SHOAL_BENCH_PROF (a folder: the node processes write .cpuprofile files there),
 //   SHOAL_BENCH_PHASES (default put,get; any sequence of put, get and warm — puts
 //   to keys of their own, to warm the JIT and the caches before measuring; e.g.
@@ -34,6 +36,7 @@ const inflight = Number(process.env['SHOAL_BENCH_INFLIGHT'] ?? 64);
 const keys = Number(process.env['SHOAL_BENCH_KEYS'] ?? 100_000);
 const nodes = Number(process.env['SHOAL_BENCH_NODES'] ?? 3);
 const nodeFlags = (process.env['SHOAL_BENCH_NODE_FLAGS'] ?? '').split(' ').filter((f) => f !== '');
+const startArgs = (process.env['SHOAL_BENCH_START_ARGS'] ?? '').split(' ').filter((f) => f !== '');
 const profDir = process.env['SHOAL_BENCH_PROF'];
 const profile = benchProfile(process.env['SHOAL_BENCH_PROFILE'] ?? 'lan');
 
@@ -73,6 +76,7 @@ async function startNode(dir: string, keyFile: string, id: string, seeds: string
   const args = [MAIN, 'start', '--id', id, '--port', '0', '--http-port', '0', '--data', join(dir, id), '--cluster-key-file', keyFile];
   args.push('--profile', profile, '--log-level', 'warn', '--partitions', '256');
   if (seeds.length > 0) args.push('--seeds', seeds.join(','));
+  args.push(...startArgs);
   const flags = [...nodeFlags, ...(profDir !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [])];
   const child = spawn(process.execPath, [...flags, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
   const port = await new Promise<number>((resolve, reject) => {

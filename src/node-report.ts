@@ -89,6 +89,8 @@ export function nodeMetrics(node: ShoalNode): string {
   put('forwarded_total', c.forwarded, 'writes forwarded to a replica of the key');
   put('fallback_writes_total', c.fallbackWrites, 'writes sent to a fallback with a hint');
   put('read_repairs_total', c.readRepairs, 'replicas repaired after a read');
+  put('speculative_reads_total', c.speculativeReads, 'reads sent to one more replica because the asked ones were slow');
+  put('replica_reads_total', c.replicaReads, 'replica reads answered for coordinators on other nodes');
   put('quorum_failures_total', c.quorumFailures, 'requests that could not reach R or W replicas');
   put('timeouts_total', c.timeouts, 'requests past their deadline');
   put('hints_delivered_total', node.handoff.stats.delivered, 'hints delivered to their owner');

@@ -16,7 +16,7 @@ import {
 import { HttpApi } from './api/index.js';
 import type { SiblingSet } from './codec/index.js';
 import { MemberStatus } from './codec/index.js';
-import { Coordinator, HintedHandoff, PeerReplicas, type ClusterView } from './coordinator/index.js';
+import { Coordinator, HintedHandoff, PeerReplicas, type ClusterView, type SpeculativeRetry } from './coordinator/index.js';
 import { BadRequestError, UnavailableError } from './errors.js';
 import { type Logger, silentLogger } from './log.js';
 import { Membership, type MembershipConfig, type PushPullChannel } from './membership/index.js';
@@ -66,6 +66,10 @@ export interface NodeOptions {
   maxHints?: number;
   /** Riak's notfound_ok for reads this node coordinates (CoordinatorOptions.notFoundOk; default false). */
   notFoundOk?: boolean;
+  /** Which replicas a get asks (CoordinatorOptions.readFanout; default 'all'). */
+  readFanout?: 'all' | 'quorum';
+  /** With readFanout 'quorum' (CoordinatorOptions.speculativeRetry; default 99th percentile). */
+  speculativeRetry?: SpeculativeRetry;
   tombstoneGraceMs?: number;
   /**
    * Stage this node's join as soon as it learns the cluster's ring (default true).
@@ -297,6 +301,8 @@ export class ShoalNode {
         cluster,
         clock,
         notFoundOk: o.notFoundOk ?? false,
+        readFanout: o.readFanout ?? 'all',
+        ...(o.speculativeRetry !== undefined ? { speculativeRetry: o.speculativeRetry } : {}),
       });
       const handoff = new HintedHandoff({
         hints: {

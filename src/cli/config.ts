@@ -2,6 +2,7 @@
 // Every problem is collected and reported together; the caller exits with code 2.
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { parseSpeculativeRetry, type SpeculativeRetry } from '../coordinator/index.js';
 
 export interface StartConfig {
   id: string | undefined;
@@ -37,6 +38,10 @@ export interface StartConfig {
   maxHints: number | undefined;
   /** Reads: a "not found" reply counts towards R at once (Riak's notfound_ok); default off. */
   notFoundOk: boolean;
+  /** Reads: ask every replica (all) or only R, more when needed (quorum); default all. */
+  readFanout: 'all' | 'quorum';
+  /** With --read-fanout quorum: when to ask one more replica; default 99p. */
+  speculativeRetry: SpeculativeRetry;
 }
 
 export class ConfigError extends Error {
@@ -72,9 +77,11 @@ const DEFAULTS: Omit<StartConfig, 'clusterKeyFile' | 'id'> = {
   hintMaxAgeMs: undefined,
   maxHints: undefined,
   notFoundOk: false,
+  readFanout: 'all',
+  speculativeRetry: { kind: 'percentile', p: 99 },
 };
 
-type Kind = 'string' | 'int' | 'list' | 'bool';
+type Kind = 'string' | 'int' | 'list' | 'bool' | 'speculation';
 
 /** Flag name → [config field, kind]. The JSON file uses the same flag names. */
 const KEYS: Record<string, [keyof StartConfig, Kind]> = {
@@ -106,6 +113,8 @@ const KEYS: Record<string, [keyof StartConfig, Kind]> = {
   'hint-max-age-ms': ['hintMaxAgeMs', 'int'],
   'max-hints': ['maxHints', 'int'],
   'notfound-ok': ['notFoundOk', 'bool'],
+  'read-fanout': ['readFanout', 'string'],
+  'speculative-retry': ['speculativeRetry', 'speculation'],
 };
 
 export const START_USAGE = `Usage: shoal start [options]
@@ -122,6 +131,11 @@ export const START_USAGE = `Usage: shoal start [options]
   --n N --r N --w N        replication factor and default quorums (default 3 / 2 / 2)
   --notfound-ok            a replica's "not found" counts towards R at once (Riak's
                            notfound_ok); default: only once every replica answered
+  --read-fanout all|quorum which replicas a get asks: all N (default), or R of them and
+                           more only on a failure, a "not found" or a slow reply
+  --speculative-retry S    with --read-fanout quorum, when a slow read asks one more
+                           replica: 99p (a percentile of recent reads; default),
+                           20ms (fixed), or none
   --partitions Q           partitions, a power of two, same on every node (default 256)
   --cluster-key-file FILE  the cluster key (create one with: shoal keygen > FILE)
   --profile lan|fast       membership timing (fast: loopback clusters and tests)
@@ -190,6 +204,7 @@ export function parseStartArgs(argv: string[], readFile: (path: string) => strin
   check(c.maxKeyBytes >= 1 && c.maxKeyBytes <= 65536, `--max-key-bytes must be from 1 to 65536, got ${c.maxKeyBytes}`);
   check(c.maxValueBytes >= 1 && c.maxValueBytes <= 64 * 1024 * 1024, `--max-value-bytes must be from 1 to 67108864, got ${c.maxValueBytes}`);
   check(c.profile === 'lan' || c.profile === 'fast', `--profile must be lan or fast, got ${c.profile}`);
+  check(c.readFanout === 'all' || c.readFanout === 'quorum', `--read-fanout must be all or quorum, got ${c.readFanout}`);
   check(['debug', 'info', 'warn', 'error', 'silent'].includes(c.logLevel), `--log-level must be debug, info, warn, error or silent, got ${c.logLevel}`);
   check(c.clusterKeyFile !== '', '--cluster-key-file is required (create a key with: shoal keygen > cluster.key)');
   check(c.id === undefined || /^[A-Za-z0-9._:-]{1,128}$/.test(c.id), `--id must be 1 to 128 letters, digits or . _ : -, got "${c.id}"`);
@@ -220,6 +235,14 @@ function convert(flag: string, kind: Kind, v: unknown, problems: string[]): unkn
       problems.push(`--${flag} must be a whole number, got "${String(v)}"`);
       return undefined;
     }
+    case 'speculation':
+      try {
+        if (typeof v === 'string') return parseSpeculativeRetry(v);
+        problems.push(`--${flag} must be text like 99p, 20ms or none`);
+      } catch (err) {
+        problems.push(`--${flag}: ${(err as Error).message}`);
+      }
+      return undefined;
     case 'list':
       if (Array.isArray(v) && v.every((x) => typeof x === 'string')) return v;
       if (typeof v === 'string') return v.split(',').map((s) => s.trim()).filter((s) => s !== '');

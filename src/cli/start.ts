@@ -57,6 +57,8 @@ export async function runStart(argv: string[]): Promise<number> {
       ...(cfg.hintMaxAgeMs !== undefined ? { hintMaxAgeMs: cfg.hintMaxAgeMs } : {}),
       ...(cfg.maxHints !== undefined ? { maxHints: cfg.maxHints } : {}),
       notFoundOk: cfg.notFoundOk,
+      readFanout: cfg.readFanout,
+      speculativeRetry: cfg.speculativeRetry,
       antiEntropy,
       onLeft: () => departed(),
       log,

@@ -1,12 +1,15 @@
 // Dynamo's request coordination: a put is coordinated by a replica of the key
 // (others forward it), written locally, sent to the other replicas and answered
 // after W acks; a get asks the replicas and answers after R with the merged
-// siblings, then repairs stale replicas in the background.
+// siblings, then repairs stale replicas in the background. With read fan-out
+// "quorum" a get asks only R replicas, and more when one fails, misses the key or
+// is slow (Cassandra's speculative retry).
 import type { SiblingSet } from '../codec/index.js';
 import { BadRequestError, QuorumUnavailableError, ShoalError, TooLargeError } from '../errors.js';
 import type { Clock } from '../time.js';
 import { EMPTY_CONTEXT, liveValues, parseContext, sameBytes, sync } from '../version/index.js';
 import type { ClusterView, LocalReplica, ReplicaPeers } from './ports.js';
+import { LatencyWindow, type SpeculativeRetry } from './latency-window.js';
 import { Quorum } from './quorum.js';
 import { type Target, TargetSet } from './targets.js';
 
@@ -34,6 +37,20 @@ export interface CoordinatorOptions {
    * the slowest replica. True: a "not found" counts like any reply.
    */
   notFoundOk?: boolean;
+  /**
+   * Which replicas a get asks. 'all' (the default; Dynamo, Riak): every one of the
+   * N, answering after R. 'quorum' (Cassandra): R of them, this node first when it
+   * is one; another only when an asked one fails, answers "not found" (unless
+   * notFoundOk) or is slower than `speculativeRetry`. A third less work per get at
+   * N=3, R=2; read repair then reaches only the replicas asked.
+   */
+  readFanout?: 'all' | 'quorum';
+  /**
+   * With readFanout 'quorum': when to ask one more replica while fewer than R have
+   * answered. Default: the 99th percentile of recent replica-read times (none
+   * before 64 of them have been seen).
+   */
+  speculativeRetry?: SpeculativeRetry;
 }
 
 export interface CoordinatorStats {
@@ -45,6 +62,10 @@ export interface CoordinatorStats {
   /** Hints this coordinator kept for replicas that had no stand-in. */
   coordinatorHints: number;
   readRepairs: number;
+  /** Reads sent to one more replica because the asked ones were slow (readFanout 'quorum'). */
+  speculativeReads: number;
+  /** ReplicaReads this node answered for coordinators elsewhere. */
+  replicaReads: number;
   quorumFailures: number;
   timeouts: number;
 }
@@ -63,6 +84,8 @@ export class Coordinator {
     fallbackWrites: 0,
     coordinatorHints: 0,
     readRepairs: 0,
+    speculativeReads: 0,
+    replicaReads: 0,
     quorumFailures: 0,
     timeouts: 0,
   };
@@ -91,7 +114,17 @@ export class Coordinator {
       if (!Number.isInteger(v) || v < 1) throw new RangeError(`${name} must be a positive integer`);
     }
     if (o.r > o.n || o.w > o.n) throw new RangeError('r and w must not exceed n');
+    this.quorumReads = o.readFanout === 'quorum';
+    const spec = o.speculativeRetry ?? { kind: 'percentile', p: 99 };
+    if (this.quorumReads && spec.kind === 'percentile') this.readTimes = new LatencyWindow(spec.p);
+    else if (this.quorumReads && spec.kind === 'fixed') this.fixedSpeculation = spec.ms;
   }
+
+  /** readFanout 'quorum'. */
+  private readonly quorumReads: boolean;
+  /** Remote replica-read times, when speculation follows their percentile. */
+  private readonly readTimes: LatencyWindow | undefined;
+  private readonly fixedSpeculation: number | undefined;
 
   // ------------------------------------------------------------------ client API
 
@@ -150,8 +183,13 @@ export class Coordinator {
     return hintFor !== '' && hintFor !== this.o.nodeId ? this.o.local.putHint(hintFor, key, set) : this.o.local.merge(key, set, ringId);
   }
 
-  /** A ReplicaRead: this node's state of the key, with hints held for `readFor`. */
-  async replicaRead(key: Buffer, readFor: string): Promise<SiblingSet | undefined> {
+  /** A ReplicaRead from another node: this node's state of the key, with hints held for `readFor`. */
+  replicaRead(key: Buffer, readFor: string): Promise<SiblingSet | undefined> {
+    this.stats.replicaReads++;
+    return this.readHere(key, readFor);
+  }
+
+  private async readHere(key: Buffer, readFor: string): Promise<SiblingSet | undefined> {
     const own = await this.o.local.getSet(key);
     if (readFor === '' || readFor === this.o.nodeId) return own;
     return sync(own, await this.o.local.getHint(readFor, key));
@@ -321,18 +359,50 @@ export class Coordinator {
     const ts = this.targets(key);
     checkRingSize(ts, r, 'r');
     const round = new ReadRound(this.rounds, key, ts, new Quorum(r, 'read', this.o.requestTimeoutMs));
-    for (const t of round.ts.targets) round.ask(t);
+    let speculation: NodeJS.Timeout | undefined;
+    if (!this.quorumReads) {
+      for (const t of ts.targets) round.ask(t);
+    } else {
+      round.spare = this.readOrder(ts.targets);
+      for (let i = 0; i < r && round.askSpare(); i++);
+      const delay = this.readTimes?.current ?? this.fixedSpeculation;
+      if (delay !== undefined && round.spare.length > 0) {
+        speculation = setTimeout(() => {
+          if (!round.q.isSettled && round.askSpare()) this.stats.speculativeReads++;
+        }, Math.max(1, Math.ceil(delay)));
+      }
+    }
     round.q.check();
-    await round.q.done;
+    try {
+      await round.q.done;
+    } finally {
+      clearTimeout(speculation);
+    }
     let merged: SiblingSet | undefined;
     for (const set of round.sets) merged = sync(merged, set);
     return merged;
   }
 
+  /** Targets in the order a quorum read asks them: replicas before stand-ins, this node first among each. */
+  private readOrder(targets: readonly Target[]): Target[] {
+    const self = this.o.nodeId;
+    const rank = (t: Target) => (t.standsFor === '' ? 0 : 2) + (t.node === self ? 0 : 1);
+    return [...targets].sort((a, b) => rank(a) - rank(b));
+  }
+
   /** What read rounds need of this coordinator (made once, not per read). */
   private readonly rounds: RoundOwner = {
-    readFrom: (t, key) =>
-      t.node === this.o.nodeId ? this.replicaRead(key, t.standsFor) : this.o.peers.read(t.node, key, t.standsFor, this.o.replicaTimeoutMs),
+    readFrom: (t, key) => {
+      if (t.node === this.o.nodeId) return this.readHere(key, t.standsFor);
+      const read = this.o.peers.read(t.node, key, t.standsFor, this.o.replicaTimeoutMs);
+      const times = this.readTimes;
+      if (times === undefined) return read;
+      const start = performance.now();
+      return read.then((set) => {
+        times.record(performance.now() - start);
+        return set;
+      });
+    },
     repair: (key, targets, sets) => this.repair(key, targets, sets),
     track: (p) => this.track(p),
     notFoundOk: () => this.o.notFoundOk === true,
@@ -380,6 +450,8 @@ interface RoundOwner {
 class ReadRound {
   readonly targets: Target[] = [];
   readonly sets: Array<SiblingSet | undefined> = [];
+  /** Targets not asked yet, asked in order when one is needed (read fan-out "quorum"). */
+  spare: Target[] = [];
   private outstanding = 0;
   /** Absent replies not counted towards R yet (notFoundOk false). */
   private absent = 0;
@@ -400,17 +472,30 @@ class ReadRound {
       (set) => {
         this.targets.push(t);
         this.sets.push(set);
-        if (set === undefined && !this.c.notFoundOk()) this.absent++;
-        else q.succeed();
+        if (set === undefined && !this.c.notFoundOk()) {
+          // Another replica may hold it: ask one not asked yet, if any.
+          this.absent++;
+          if (!q.isSettled) this.askSpare();
+        } else q.succeed();
         this.settled();
       },
       (err: unknown) => {
-        const next = q.isSettled ? undefined : this.ts.replace(t);
-        if (next !== undefined) this.ask(next);
+        if (!q.isSettled && !this.askSpare()) {
+          const next = this.ts.replace(t);
+          if (next !== undefined) this.ask(next);
+        }
         q.fail(describe(t, err));
         this.settled();
       },
     );
+  }
+
+  /** Asks the next spare target; false when there is none. */
+  askSpare(): boolean {
+    const t = this.spare.shift();
+    if (t === undefined) return false;
+    this.ask(t);
+    return true;
   }
 
   /** After the last ask: repair with whatever came back (even if R was not reached). */

@@ -24,6 +24,12 @@ describe('shoal start configuration', () => {
     expect(parseStartArgs([...key, '--max-hints', '0']).maxHints).toBe(0);
     expect(c.notFoundOk).toBe(false);
     expect(parseStartArgs([...key, '--notfound-ok']).notFoundOk).toBe(true);
+    expect(c.readFanout).toBe('all');
+    expect(c.speculativeRetry).toEqual({ kind: 'percentile', p: 99 });
+    const q = parseStartArgs([...key, '--read-fanout', 'quorum', '--speculative-retry', '15ms']);
+    expect(q).toMatchObject({ readFanout: 'quorum', speculativeRetry: { kind: 'fixed', ms: 15 } });
+    expect(parseStartArgs([...key, '--speculative-retry', '99.9p']).speculativeRetry).toEqual({ kind: 'percentile', p: 99.9 });
+    expect(parseStartArgs([...key, '--speculative-retry', 'NONE']).speculativeRetry).toEqual({ kind: 'none' });
   });
 
   it('reads a JSON config file with the same keys, flags winning', () => {
@@ -53,5 +59,10 @@ describe('shoal start configuration', () => {
     expect(problems(['--config', 'c.json', ...key], { 'c.json': '[1]' })[0]).toMatch(/JSON object/);
     expect(problems([...key, '--http-port', '7400'])).toEqual(['--http-port must differ from --port']);
     expect(problems([...key, '--max-hints=-1'])).toEqual(['--max-hints must not be negative, got -1']);
+    expect(problems([...key, '--read-fanout', 'one'])).toEqual(['--read-fanout must be all or quorum, got one']);
+    for (const bad of ['100p', '0p', '0ms', '5s', 'fast', '']) {
+      expect(problems([...key, '--speculative-retry', bad])).toEqual([expect.stringMatching(/^--speculative-retry: speculative retry must be a percentile like 99p/)]);
+    }
+    expect(problems(['--config', 'c.json', ...key], { 'c.json': '{"speculative-retry": 5}' })).toEqual(['--speculative-retry must be text like 99p, 20ms or none']);
   });
 });
