@@ -60,10 +60,33 @@ export class LatencyWindow {
   private update(): void {
     this.sinceUpdate = 0;
     if (this.count < this.minSamples) return;
-    const s = this.scratch.subarray(0, this.count);
-    s.set(this.samples.subarray(0, this.count));
-    s.sort();
+    const n = this.count;
+    this.scratch.set(n === this.samples.length ? this.samples : this.samples.subarray(0, n));
     // Nearest rank: the smallest sample with at least p% of samples at or below it.
-    this.value = s[Math.max(0, Math.ceil((this.p / 100) * this.count) - 1)]!;
+    this.value = select(this.scratch, n, Math.max(0, Math.ceil((this.p / 100) * n) - 1));
   }
+}
+
+/** The k-th smallest of a[0..n) (Hoare's quickselect; reorders a). A sort cost ~10x more. */
+function select(a: Float64Array, n: number, k: number): number {
+  let lo = 0;
+  let hi = n - 1;
+  while (lo < hi) {
+    const pivot = a[(lo + hi) >>> 1]!;
+    let i = lo;
+    let j = hi;
+    while (i <= j) {
+      while (a[i]! < pivot) i++;
+      while (a[j]! > pivot) j--;
+      if (i <= j) {
+        const t = a[i]!;
+        a[i++] = a[j]!;
+        a[j--] = t;
+      }
+    }
+    if (k <= j) hi = j;
+    else if (k >= i) lo = i;
+    else break;
+  }
+  return a[k]!;
 }

@@ -27,6 +27,20 @@ describe('LatencyWindow', () => {
     }
   });
 
+  it('agrees with the reference on samples full of ties', () => {
+    let seed = 11;
+    const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % 6;
+    for (const p of [1, 50, 99]) {
+      const w = new LatencyWindow(p, 128, 1, 1);
+      const seen: number[] = [];
+      for (let i = 0; i < 1000; i++) {
+        seen.push(rand());
+        w.record(seen[seen.length - 1]!);
+        expect(w.current).toBe(reference(seen, 128, p));
+      }
+    }
+  });
+
   it('forgets samples older than its window', () => {
     const w = new LatencyWindow(99, 64, 8, 8);
     for (let i = 0; i < 64; i++) w.record(1000);
