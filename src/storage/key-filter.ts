@@ -22,14 +22,29 @@ const FIRST_CAPACITY = 1 << 16;
 /** Keys per iterator step of the scan: ~1 ms of the event loop each here. */
 const SCAN_STEP = 256;
 
+/** One stage's state, as saved and restored (filter-snapshot.ts). */
+export interface StageState {
+  capacity: number;
+  count: number;
+  words: Uint32Array;
+}
+
 class Stage {
   readonly words: Uint32Array;
   private readonly blocks: number;
   count = 0;
 
-  constructor(readonly capacity: number) {
+  constructor(
+    readonly capacity: number,
+    words?: Uint32Array,
+  ) {
     this.blocks = Math.ceil((capacity * BITS_PER_KEY) / (BLOCK_WORDS * 32));
-    this.words = new Uint32Array(this.blocks * BLOCK_WORDS);
+    this.words = words ?? new Uint32Array(this.blocks * BLOCK_WORDS);
+  }
+
+  /** The word count a stage of this capacity has (a saved stage must match it). */
+  static wordsFor(capacity: number): number {
+    return Math.ceil((capacity * BITS_PER_KEY) / (BLOCK_WORDS * 32)) * BLOCK_WORDS;
   }
 
   /** The first word of the key's block (a multiply-shift of a mixed hash: any block count). */
@@ -60,6 +75,31 @@ export class KeyFilter {
   ready = false;
   /** Lookups answered "absent" (reads saved). */
   skips = 0;
+
+  /**
+   * A ready filter from saved stages, or undefined when they are not what this
+   * code builds (capacities that do not double from the first, wrong sizes).
+   */
+  static restore(stages: readonly StageState[]): KeyFilter | undefined {
+    if (stages.length === 0) return undefined;
+    const f = new KeyFilter();
+    f.stages = [];
+    let capacity = FIRST_CAPACITY;
+    for (const st of stages) {
+      if (st.capacity !== capacity || st.words.length !== Stage.wordsFor(capacity) || st.count < 0 || st.count > capacity) return undefined;
+      const stage = new Stage(capacity, st.words);
+      stage.count = st.count;
+      f.stages.push(stage);
+      capacity *= 2;
+    }
+    f.ready = true;
+    return f;
+  }
+
+  /** The stages' state, to save (the words are the filter's own, not copies). */
+  snapshot(): StageState[] {
+    return this.stages.map((s) => ({ capacity: s.capacity, count: s.count, words: s.words }));
+  }
 
   /** Adds a data key (its hash: bytes 1..8). */
   add(dbKey: Uint8Array): void {

@@ -28,6 +28,7 @@ import type { OpSink } from './commit-queue.js';
 import { HintArea } from './hint-area.js';
 import type { StoredHint } from './hint-area.js';
 import { KeyFilter } from './key-filter.js';
+import { saveFilter, takeFilter } from './filter-snapshot.js';
 import { DATA, EMPTY, areaRange, dataKey, dataKeyHash, dataKeyUserKey, hashRange, metaKey, partitionRange } from './layout.js';
 import { ExpirySweep } from './expiry-sweep.js';
 import { ReadQueue } from './read-queue.js';
@@ -101,7 +102,9 @@ export interface StoreOptions {
    * Keep a Bloom filter of the data keys on disk (~1.25 bytes per key), so that
    * first writes of new keys and reads of absent ones skip a LevelDB lookup. After
    * open it is filled by a background scan of the keys; until that ends, every
-   * lookup reads. Default true.
+   * lookup reads. A clean close saves it in the store's folder and the next open
+   * takes it back instead of scanning, if nothing else opened the database in
+   * between (filter-snapshot.ts). Default true.
    */
   keyFilter?: boolean;
   clock?: Clock;
@@ -166,11 +169,11 @@ export interface StoreStats {
   /** New hints refused because maxHints were held. */
   hintsRefused: number;
   /**
-   * The key filter (absent with keyFilter: false): ready once its scan ended,
-   * distinct keys added and its bytes, lookups it answered without a read, and
-   * failed scans.
+   * The key filter (absent with keyFilter: false): ready once its scan ended (or
+   * at once when restored from the last clean close), distinct keys added and its
+   * bytes, lookups it answered without a read, and failed scans.
    */
-  keyFilter: { ready: boolean; keys: number; bytes: number; skips: number; errors: number } | undefined;
+  keyFilter: { ready: boolean; restored: boolean; keys: number; bytes: number; skips: number; errors: number } | undefined;
 }
 
 const ACTOR = metaKey('store.actor');
@@ -216,6 +219,9 @@ export class Store {
   private readonly expiry: ExpirySweep;
   private readonly loop: SweepLoop | undefined;
   private readonly filter: KeyFilter | undefined;
+  /** The filter came from the last clean close (no scan after this open). */
+  private readonly filterRestored: boolean;
+  private readonly path: string;
   private filling: Promise<void> = Promise.resolve();
   private lastCounter: number;
   private savedCounter: number;
@@ -228,7 +234,9 @@ export class Store {
     options: StoreOptions,
     actor: bigint,
     counter: number,
+    savedFilter: KeyFilter | undefined,
   ) {
+    this.path = options.path;
     this.actor = actor;
     this.lastCounter = this.savedCounter = counter;
     this.maxKeyBytes = options.maxKeyBytes ?? 1024;
@@ -241,7 +249,8 @@ export class Store {
     this.reads = new ReadQueue(db, options.reads ?? 'sync');
     const onChange = options.onDataChange;
     const observe = onChange && ((dbKey: Buffer, before: SiblingSet | undefined, after: SiblingSet | undefined) => onChange(dataKeyHash(dbKey), before, after));
-    this.filter = options.keyFilter === false ? undefined : new KeyFilter();
+    this.filter = options.keyFilter === false ? undefined : (savedFilter ?? new KeyFilter());
+    this.filterRestored = this.filter !== undefined && this.filter === savedFilter;
     this.data = new RecordTable(siblingSetKind(this.graceMs, this.skewMs, observe), this.queue, this.reads, options.cacheBytes ?? 64 * 1024 * 1024, this.filter);
     this.hintTable = new RecordTable(hintKind, this.queue, this.reads, Math.min(options.cacheBytes ?? 4 * 1024 * 1024, 4 * 1024 * 1024));
     this.hints = new HintArea(db, this.hintTable, options.maxHints ?? DEFAULT_MAX_HINTS);
@@ -267,6 +276,8 @@ export class Store {
       const v = options[name];
       if (v !== undefined && (!Number.isSafeInteger(v) || v < 1)) throw new BadRequestError(`${name} must be a positive integer`);
     }
+    // Taken (and deleted) before LevelDB opens, whether or not this store uses it.
+    const savedFilter = await takeFilter(options.path);
     const db = new ClassicLevel<Buffer, Buffer>(options.path, {
       keyEncoding: 'buffer',
       valueEncoding: 'buffer',
@@ -281,7 +292,7 @@ export class Store {
         await db.put(ACTOR, actor, { sync: true });
       }
       const counter = await db.get(COUNTER);
-      const store = new Store(db, options, actor.readBigUInt64LE(0), counter?.length === 8 ? readU64le(counter) : 0);
+      const store = new Store(db, options, actor.readBigUInt64LE(0), counter?.length === 8 ? readU64le(counter) : 0, savedFilter);
       store.hints.count = await store.hints.countStored();
       store.startFilter();
       return store;
@@ -579,7 +590,7 @@ export class Store {
 
   private startFilter(): void {
     const f = this.filter;
-    if (f === undefined) return;
+    if (f === undefined || f.ready) return; // none, or restored from the last clean close
     // A failed scan leaves the filter not ready: every lookup keeps reading.
     this.filling = f.fill(this.db, areaRange(DATA), () => this.closed).catch(() => {
       this.counts.filterErrors++;
@@ -604,7 +615,10 @@ export class Store {
       sweepErrors: this.counts.sweepErrors,
       hints: this.hints.count,
       hintsRefused: this.hints.refused,
-      keyFilter: this.filter === undefined ? undefined : { ready: this.filter.ready, ...this.filter.size, skips: this.filter.skips, errors: this.counts.filterErrors },
+      keyFilter:
+        this.filter === undefined
+          ? undefined
+          : { ready: this.filter.ready, restored: this.filterRestored, ...this.filter.size, skips: this.filter.skips, errors: this.counts.filterErrors },
     };
   }
 
@@ -635,6 +649,7 @@ export class Store {
       await new Promise((r) => setImmediate(r));
     }
     await this.db.close();
+    if (this.filter?.ready === true) await saveFilter(this.path, this.filter);
   }
 
   private checkOpen(): void {
