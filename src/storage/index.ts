@@ -4,3 +4,4 @@ export { Store } from './store.js';
 export type { DeleteOptions, GetResult, PutOptions, ScannedRecord, StoreOptions, StoreStats } from './store.js';
 export type { StoredHint } from './hint-area.js';
 export type { ReadMode } from './read-queue.js';
+export { FILTER_FILE } from './filter-snapshot.js';
