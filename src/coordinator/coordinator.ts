@@ -89,6 +89,11 @@ export class Coordinator {
     quorumFailures: 0,
     timeouts: 0,
   };
+  /** readFanout 'quorum'. */
+  private readonly quorumReads: boolean;
+  /** Remote replica-read times, when speculation follows their percentile. */
+  private readonly readTimes: LatencyWindow | undefined;
+  private readonly fixedSpeculation: number | undefined;
   /** Replica writes and read repairs still running past their reply (drain() waits for them). */
   private background = 0;
   private drainWaiters: (() => void)[] = [];
@@ -119,12 +124,6 @@ export class Coordinator {
     if (this.quorumReads && spec.kind === 'percentile') this.readTimes = new LatencyWindow(spec.p);
     else if (this.quorumReads && spec.kind === 'fixed') this.fixedSpeculation = spec.ms;
   }
-
-  /** readFanout 'quorum'. */
-  private readonly quorumReads: boolean;
-  /** Remote replica-read times, when speculation follows their percentile. */
-  private readonly readTimes: LatencyWindow | undefined;
-  private readonly fixedSpeculation: number | undefined;
 
   // ------------------------------------------------------------------ client API
 

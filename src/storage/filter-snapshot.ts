@@ -62,9 +62,14 @@ export async function takeFilter(dir: string): Promise<KeyFilter | undefined> {
   } catch {
     return undefined;
   }
-  // Not deleted, not used (the digest would reject it after this open anyway).
-  if (!(await unlink(file).then(() => true, () => false)) || endianness() !== 'LE') return undefined;
-  return parse(bytes, await listingDigest(dir));
+  try {
+    // Not deleted, not used (the digest would refuse it after this open anyway).
+    await unlink(file);
+    if (endianness() !== 'LE') return undefined;
+    return parse(bytes, await listingDigest(dir));
+  } catch {
+    return undefined; // whatever went wrong, the store scans: never a reason not to open
+  }
 }
 
 function parse(b: Buffer, digest: Buffer): KeyFilter | undefined {
