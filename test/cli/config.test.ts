@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { ConfigError, parseStartArgs } from '../../src/cli/config.js';
+import { packageRoot } from '../../src/paths.js';
 
 const key = ['--cluster-key-file', 'k'];
 
@@ -36,6 +39,12 @@ describe('shoal start configuration', () => {
     const files = { 'c.json': JSON.stringify({ id: 'f', port: 7600, 'http-port': 0, seeds: ['x:1'], 'cluster-key-file': 'kk' }) };
     const c = parseStartArgs(['--config', 'c.json', '--port', '7700'], (p) => files[p as 'c.json']);
     expect(c).toMatchObject({ id: 'f', port: 7700, httpPort: 0, seeds: ['x:1'], clusterKeyFile: 'kk' });
+  });
+
+  it('reads deploy/node.example.json without a problem', () => {
+    const file = join(packageRoot(), 'deploy/node.example.json');
+    const c = parseStartArgs(['--config', file], (p) => readFileSync(p, 'utf8'));
+    expect(c).toMatchObject({ id: 'shoal-1', readFanout: 'all', speculativeRetry: { kind: 'percentile', p: 99 }, notFoundOk: false });
   });
 
   it('reports every problem at once, clearly', () => {
