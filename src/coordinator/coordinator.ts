@@ -290,14 +290,17 @@ export class Coordinator {
     // `staged` runs inside the store's update of the key: start sending after it.
     // (A port that throws instead of rejecting fails the request, as it did before.)
     let sendFailure: unknown;
-    const onStaged = (staged: SiblingSet): void =>
-      queueMicrotask(() => {
+    // A resolved promise's then, not queueMicrotask: that one makes an AsyncResource
+    // per call (1.3 against 0.5 µs here); the callback never throws.
+    const onStaged = (staged: SiblingSet): void => {
+      void RESOLVED.then(() => {
         try {
           replicate(staged);
         } catch (err) {
           sendFailure = err;
         }
       });
+    };
     q.begin(); // the local write
     let set: SiblingSet;
     try {
@@ -512,6 +515,8 @@ class ReadRound {
     }
   }
 }
+
+const RESOLVED = Promise.resolve();
 
 /** Equal clocks and, sibling by sibling, equal dots, expiries and tombstones: what digest() covers. */
 function sameVersions(a: SiblingSet, b: SiblingSet): boolean {
