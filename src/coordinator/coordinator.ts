@@ -388,8 +388,11 @@ export class Coordinator {
   /** Targets in the order a quorum read asks them: replicas before stand-ins, this node first among each. */
   private readOrder(targets: readonly Target[]): Target[] {
     const self = this.o.nodeId;
-    const rank = (t: Target) => (t.standsFor === '' ? 0 : 2) + (t.node === self ? 0 : 1);
-    return [...targets].sort((a, b) => rank(a) - rank(b));
+    const out: Target[] = [];
+    for (let rank = 0; rank < 4; rank++) {
+      for (const t of targets) if ((t.standsFor === '' ? 0 : 2) + (t.node === self ? 0 : 1) === rank) out.push(t);
+    }
+    return out;
   }
 
   /** What read rounds need of this coordinator (made once, not per read). */
