@@ -16,7 +16,7 @@ Options:
   --json             status: print the raw JSON
 `;
 
-interface Status {
+export interface Status {
   id: string;
   address: string;
   members: Array<{ id: string; address: string; status: string; ring?: string }>;
@@ -31,6 +31,8 @@ interface Status {
   hints: { pending: number };
   antiEntropy?: { rounds: number; rootsCompared: number; rootsDiffering: number; keysPushed: number; keysPulled: number; bytesSent: number; bytesReceived: number; trees: { held: number; ready: number } };
   transfer?: { state: string; partitions: number; partitionsDone: number; keysReceived: number; bytesReceived: number; intent: string; forwarded: number; graceLeftMs: number; dropped: { partitions: number; keys: number } };
+  coordinator?: { gets: number; puts: number; deletes: number; replicaReads: number; readRepairs: number; speculativeReads: number; quorumFailures: number; timeouts: number };
+  storage?: { keyFilter?: { ready: boolean; restored: boolean; keys: number; bytes: number; skips: number; errors: number } };
 }
 
 type Out = (line: string) => void;
@@ -144,6 +146,18 @@ export function describe(st: Status): string[] {
     );
   }
   lines.push(`hints: ${st.hints.pending} pending`);
+  const c = st.coordinator;
+  if (c) {
+    lines.push(
+      `requests coordinated: ${c.gets} gets, ${c.puts} puts, ${c.deletes} deletes; ${c.replicaReads} replica reads answered; ` +
+        `${c.readRepairs} read repairs, ${c.speculativeReads} speculative reads; ${c.quorumFailures} quorum failures, ${c.timeouts} timeouts`,
+    );
+  }
+  const f = st.storage?.keyFilter;
+  if (f) {
+    const state = f.ready ? (f.restored ? 'ready (kept from the last clean stop)' : 'ready') : f.errors > 0 ? 'unused (its scan failed)' : 'scanning the keys on disk';
+    lines.push(`key filter: ${state}, ${f.keys} keys in ${mb(f.bytes)}, ${f.skips} reads skipped`);
+  }
   return lines;
 }
 

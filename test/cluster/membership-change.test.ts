@@ -208,6 +208,8 @@ describe('membership changes under load', () => {
     expect(shown.code, shown.stderr).toBe(0);
     expect(shown.stdout).toMatch(/no change pending/);
     for (const n of cluster.nodes) expect(shown.stdout).toMatch(new RegExp(`^  ${n.id} +alive +active`, 'm'));
+    expect(shown.stdout).toMatch(/^requests coordinated: \d+ gets, \d+ puts/m);
+    expect(shown.stdout).toMatch(/^key filter: ready/m);
   });
 
   it('shrinks 5 → 4 with `shoal admin leave`: the node hands its partitions over, then exits', async () => {

@@ -1,0 +1,39 @@
+// `shoal status`'s summary of GET /status: the lines a reader relies on.
+import { describe as suite, expect, it } from 'vitest';
+import { type Status, describe } from '../../src/cli/admin.js';
+
+function status(over: Partial<Status> = {}): Status {
+  return {
+    id: 'n1',
+    address: '127.0.0.1:7400',
+    members: [{ id: 'n1', address: '127.0.0.1:7400', status: 'alive', ring: 'active' }],
+    ring: { version: 3, partitions: 64, nodes: ['n1'], owned: 64, role: 'active', pending: null },
+    hints: { pending: 2 },
+    ...over,
+  };
+}
+
+suite('shoal status', () => {
+  it('names the node, its members and hints', () => {
+    const lines = describe(status());
+    expect(lines[0]).toBe('node n1 (127.0.0.1:7400): ring v3, 64 partitions, owns 64, active');
+    expect(lines).toContain('hints: 2 pending');
+    expect(lines.some((l) => l.startsWith('requests coordinated'))).toBe(false); // an older node's status has none
+  });
+
+  it('counts the requests the node coordinated, and the replica reads it answered', () => {
+    const c = { gets: 10, puts: 20, deletes: 1, replicaReads: 7, readRepairs: 2, speculativeReads: 3, quorumFailures: 0, timeouts: 4 };
+    expect(describe(status({ coordinator: c }))).toContain(
+      'requests coordinated: 10 gets, 20 puts, 1 deletes; 7 replica reads answered; 2 read repairs, 3 speculative reads; 0 quorum failures, 4 timeouts',
+    );
+  });
+
+  it("says where the key filter stands: kept from a clean stop, scanning, or failed", () => {
+    const f = { ready: true, restored: true, keys: 1000, bytes: 2 * 1024 * 1024, skips: 5, errors: 0 };
+    const line = (keyFilter: typeof f) => describe(status({ storage: { keyFilter } })).find((l) => l.startsWith('key filter'));
+    expect(line(f)).toBe('key filter: ready (kept from the last clean stop), 1000 keys in 2.0 MB, 5 reads skipped');
+    expect(line({ ...f, restored: false })).toMatch(/^key filter: ready, /);
+    expect(line({ ...f, ready: false, restored: false })).toMatch(/^key filter: scanning the keys on disk, /);
+    expect(line({ ...f, ready: false, restored: false, errors: 1 })).toMatch(/^key filter: unused \(its scan failed\), /);
+  });
+});
