@@ -16,13 +16,6 @@ afterAll(async () => {
 
 const http = (n: ClusterNode, path: string, init?: RequestInit) => fetch(`http://127.0.0.1:${n.httpPort}${path}`, { ...init, signal: AbortSignal.timeout(10_000) });
 
-async function localValues(n: ClusterNode, key: string): Promise<string[]> {
-  const res = await http(n, `/kv/${encodeURIComponent(key)}?local=true`);
-  if (res.status === 404) return [];
-  if (res.status === 200) return [await res.text()];
-  const body = (await res.json()) as { siblings: string[] };
-  return body.siblings.map((s) => Buffer.from(s, 'base64').toString()).sort();
-}
 
 describe('a 5-node cluster', () => {
   it('serves writes through any node to reads through any other', async () => {
@@ -105,15 +98,15 @@ describe('a 5-node cluster', () => {
     await client.put('repair-me', 'precious');
     // Find a replica that holds it, wipe it while it is down, restart it empty.
     let victim: ClusterNode | undefined;
-    for (const n of cluster.nodes) if ((await localValues(n, 'repair-me')).length > 0) victim = n;
+    for (const n of cluster.nodes) if ((await cluster.localValues(n, 'repair-me')).length > 0) victim = n;
     expect(victim).toBeDefined();
     await cluster.kill(victim!);
     await rm(victim!.dataDir, { recursive: true, force: true });
     await cluster.launch(victim!);
     await cluster.waitConverged();
-    expect(await localValues(victim!, 'repair-me')).toEqual([]);
+    expect(await cluster.localValues(victim!, 'repair-me')).toEqual([]);
     expect((await client.get('repair-me', { r: 3 })).values.map(String)).toEqual(['precious']);
-    await waitFor('read repair to reach the wiped replica', async () => (await localValues(victim!, 'repair-me')).length === 1);
-    expect(await localValues(victim!, 'repair-me')).toEqual(['precious']);
+    await waitFor('read repair to reach the wiped replica', async () => (await cluster.localValues(victim!, 'repair-me')).length === 1);
+    expect(await cluster.localValues(victim!, 'repair-me')).toEqual(['precious']);
   });
 });

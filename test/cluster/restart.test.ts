@@ -24,15 +24,6 @@ async function keyFilter(n: ClusterNode): Promise<FilterStatus> {
   return st.storage.keyFilter;
 }
 
-/** The node's own siblings of key (HTTP ?local=true), sorted. */
-async function localValues(n: ClusterNode, key: string): Promise<string[]> {
-  const res = await fetch(`http://127.0.0.1:${n.httpPort}/kv/${encodeURIComponent(key)}?local=true`, { signal: AbortSignal.timeout(10_000) });
-  if (res.status === 404) return [];
-  if (res.status === 200) return [await res.text()];
-  const body = (await res.json()) as { siblings: string[] };
-  return body.siblings.map((s) => Buffer.from(s, 'base64').toString()).sort();
-}
-
 async function restart(n: ClusterNode, signal: NodeJS.Signals): Promise<void> {
   await cluster.kill(n, signal);
   await cluster.launch(n);
@@ -57,6 +48,6 @@ describe('a node restarted', () => {
       const res = await fetch(`http://127.0.0.1:${node.httpPort}/kv/${k}?w=3`, { method: 'PUT', body: 'after', signal: AbortSignal.timeout(10_000) });
       expect(res.status).toBe(204);
     }
-    for (const k of keys) expect(await localValues(node, k)).toEqual(['after', 'before']);
+    for (const k of keys) expect(await cluster.localValues(node, k)).toEqual(['after', 'before']);
   });
 });

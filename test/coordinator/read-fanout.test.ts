@@ -6,7 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { SiblingSet } from '../../src/codec/index.js';
-import { Coordinator, type CoordinatorOptions, type ReplicaPeers } from '../../src/coordinator/index.js';
+import { Coordinator, type CoordinatorOptions, type ReadResult, type ReplicaPeers } from '../../src/coordinator/index.js';
 import { UnavailableError } from '../../src/errors.js';
 import { PreferenceLists, createRing, joinRing } from '../../src/ring/index.js';
 import { Store } from '../../src/storage/index.js';
@@ -74,7 +74,15 @@ async function setUp(o: Partial<CoordinatorOptions> = {}) {
   const release = () => {
     for (const r of held.splice(0)) r();
   };
-  return { c, first, second, third, fallback, modes, reads, repairs, holding, release };
+  /** Starts a get while `second` holds its reply back; resolves (with the get) once that read is held. */
+  const getWithSecondSlow = async (): Promise<{ got: Promise<ReadResult> }> => {
+    modes.set(second, 'hold');
+    const hold = holding();
+    const got = c.get(KEY);
+    await hold;
+    return { got };
+  };
+  return { c, first, second, third, fallback, modes, reads, repairs, release, getWithSecondSlow };
 }
 
 async function storeOn(ids: string[], value = 'v'): Promise<void> {
@@ -162,12 +170,9 @@ describe('read fan-out "quorum"', () => {
 
   it('a fixed speculative retry asks the third replica when one is slow, and answers without it', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
-    const { c, first, second, third, modes, reads, holding, release } = await setUp({ speculativeRetry: { kind: 'fixed', ms: 20 } });
+    const { c, first, second, third, reads, release, getWithSecondSlow } = await setUp({ speculativeRetry: { kind: 'fixed', ms: 20 } });
     await storeOn([first, second, third]);
-    modes.set(second, 'hold');
-    const hold = holding();
-    const got = c.get(KEY);
-    await hold;
+    const { got } = await getWithSecondSlow();
     expect(reads).toEqual([second]);
     await vi.advanceTimersByTimeAsync(19);
     expect(reads).toEqual([second]); // not before the delay
@@ -181,16 +186,11 @@ describe('read fan-out "quorum"', () => {
 
   it('speculative retry "none": a slow replica is waited for, and the third is never asked', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
-    const { c, first, second, third, modes, reads, holding, release } = await setUp({ speculativeRetry: { kind: 'none' } });
+    const { c, first, second, third, reads, release, getWithSecondSlow } = await setUp({ speculativeRetry: { kind: 'none' } });
     await storeOn([first, second, third]);
-    modes.set(second, 'hold');
+    const { got } = await getWithSecondSlow();
     let answered = false;
-    const hold = holding();
-    const got = c.get(KEY).then((r) => {
-      answered = true;
-      return r;
-    });
-    await hold;
+    void got.then(() => (answered = true));
     await vi.advanceTimersByTimeAsync(900); // most of the replica timeout (1 s), far past any speculation
     expect(answered).toBe(false);
     expect(reads).toEqual([second]);
@@ -203,13 +203,10 @@ describe('read fan-out "quorum"', () => {
 
   it('speculation by percentile starts once enough replica reads have been timed', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
-    const { c, first, second, third, modes, reads, holding, release } = await setUp({ speculativeRetry: { kind: 'percentile', p: 99 } });
+    const { c, first, second, third, modes, reads, release, getWithSecondSlow } = await setUp({ speculativeRetry: { kind: 'percentile', p: 99 } });
     await storeOn([first, second, third]);
     // No timings yet: a slow replica is waited for.
-    modes.set(second, 'hold');
-    let hold = holding();
-    let got = c.get(KEY);
-    await hold;
+    let { got } = await getWithSecondSlow();
     await vi.advanceTimersByTimeAsync(500);
     expect(reads).toEqual([second]);
     release();
@@ -220,10 +217,7 @@ describe('read fan-out "quorum"', () => {
     for (let i = 0; i < 64; i++) await c.get(KEY);
     await c.drain();
     reads.length = 0;
-    modes.set(second, 'hold');
-    hold = holding();
-    got = c.get(KEY);
-    await hold;
+    ({ got } = await getWithSecondSlow());
     await vi.advanceTimersByTimeAsync(500);
     expect((await got).values.map(String)).toEqual(['v']);
     expect(reads).toEqual([second, third]);

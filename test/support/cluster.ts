@@ -153,6 +153,15 @@ export class ProcessCluster {
     node.port = ready.port;
   }
 
+  /** The node's own siblings of key (HTTP `?local=true`, no quorum), sorted; [] when it has none. */
+  async localValues(node: ClusterNode, key: string): Promise<string[]> {
+    const res = await fetch(`http://127.0.0.1:${node.httpPort}/kv/${encodeURIComponent(key)}?local=true`, { signal: AbortSignal.timeout(10_000) });
+    if (res.status === 404) return [];
+    if (res.status === 200) return [await res.text()];
+    const body = (await res.json()) as { siblings: string[] };
+    return body.siblings.map((s) => Buffer.from(s, 'base64').toString()).sort();
+  }
+
   async status(node: ClusterNode): Promise<NodeStatus> {
     const res = await fetch(`http://127.0.0.1:${node.httpPort}/status`, { signal: AbortSignal.timeout(2000) });
     return (await res.json()) as NodeStatus;
