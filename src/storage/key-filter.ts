@@ -38,13 +38,8 @@ class Stage {
     readonly capacity: number,
     words?: Uint32Array,
   ) {
-    this.blocks = Math.ceil((capacity * BITS_PER_KEY) / (BLOCK_WORDS * 32));
+    this.blocks = blocksFor(capacity);
     this.words = words ?? new Uint32Array(this.blocks * BLOCK_WORDS);
-  }
-
-  /** The word count a stage of this capacity has (a saved stage must match it). */
-  static wordsFor(capacity: number): number {
-    return Math.ceil((capacity * BITS_PER_KEY) / (BLOCK_WORDS * 32)) * BLOCK_WORDS;
   }
 
   /** The first word of the key's block (a multiply-shift of a mixed hash: any block count). */
@@ -86,7 +81,7 @@ export class KeyFilter {
     f.stages = [];
     let capacity = FIRST_CAPACITY;
     for (const st of stages) {
-      if (st.capacity !== capacity || st.words.length !== Stage.wordsFor(capacity) || st.count < 0 || st.count > capacity) return undefined;
+      if (st.capacity !== capacity || st.words.length !== blocksFor(capacity) * BLOCK_WORDS || st.count < 0 || st.count > capacity) return undefined;
       const stage = new Stage(capacity, st.words);
       stage.count = st.count;
       f.stages.push(stage);
@@ -156,6 +151,11 @@ export class KeyFilter {
     }
     if (!stop()) this.ready = true;
   }
+}
+
+/** 512-bit blocks in a stage of this capacity (a saved stage must have as many). */
+function blocksFor(capacity: number): number {
+  return Math.ceil((capacity * BITS_PER_KEY) / (BLOCK_WORDS * 32));
 }
 
 function readU32(b: Uint8Array, off: number): number {
