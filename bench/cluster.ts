@@ -164,7 +164,10 @@ async function main(): Promise<void> {
     console.log(`joins completed; waiting out the ${grace / 1000} s handover grace (--profile ${profile})`);
     await new Promise((r) => setTimeout(r, grace + 500));
     const value = randomBytes(200);
-    console.log(`${nodes} nodes (N=3, R=W=2), ${inflight} requests in flight, 200-byte values, ${keys.toLocaleString('en-US')} keys, ${seconds} s per phase`);
+    console.log(
+      `${nodes} nodes (N=3, R=W=2), ${inflight} requests in flight, 200-byte values, ${keys.toLocaleString('en-US')} keys, ${seconds} s per phase` +
+        (startArgs.length > 0 ? `; node arguments: ${startArgs.join(' ')}` : ''),
+    );
     const phases = (process.env['SHOAL_BENCH_PHASES'] ?? 'put,get').split(',');
     for (const p of phases) {
       if (p === 'put') await phase('put', procs, (i) => client.put(`key:${i % keys}`, value));
