@@ -181,6 +181,21 @@ describe('store: key filter', () => {
     }
   });
 
+  it('writes still in flight when close() is called are in the saved filter', async () => {
+    const path = await stores.dir();
+    const s = await Store.open({ path, sweepIntervalMs: 0 });
+    await s.keyFilterFilled();
+    const puts = Array.from({ length: 2000 }, (_, i) => s.put(b(`late${i}`), b('old')).then(() => i, () => -1));
+    await s.close();
+    const acked = (await Promise.all(puts)).filter((i) => i >= 0);
+    expect(acked.length).toBeGreaterThan(0);
+    const again = await stores.open({ path });
+    expect(again.stats.keyFilter).toMatchObject({ restored: true });
+    await Promise.all(acked.map((i) => again.put(b(`late${i}`), b('new'))));
+    const got = await Promise.all(acked.map((i) => again.get(b(`late${i}`))));
+    expect(got.filter((g) => texts(g.values).sort().join() !== 'new,old')).toEqual([]);
+  });
+
   it('a store closed before its scan ended saves nothing', async () => {
     const path = await closedWith(20_000, 'v');
     await rm(join(path, FILTER_FILE));
