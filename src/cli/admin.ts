@@ -2,6 +2,8 @@
 // HTTP API (POST /admin/*, GET /status). Exit codes: 0 done, 1 the node refused
 // or could not be reached, 2 bad usage.
 import { parseArgs } from 'node:util';
+import type { CoordinatorStats } from '../coordinator/index.js';
+import type { StoreStats } from '../storage/index.js';
 
 export const ADMIN_USAGE = `Usage:
   shoal admin join <seed-host:port>   a node started with --no-join joins the cluster of <seed>
@@ -31,8 +33,9 @@ export interface Status {
   hints: { pending: number };
   antiEntropy?: { rounds: number; rootsCompared: number; rootsDiffering: number; keysPushed: number; keysPulled: number; bytesSent: number; bytesReceived: number; trees: { held: number; ready: number } };
   transfer?: { state: string; partitions: number; partitionsDone: number; keysReceived: number; bytesReceived: number; intent: string; forwarded: number; graceLeftMs: number; dropped: { partitions: number; keys: number } };
-  coordinator?: { gets: number; puts: number; deletes: number; replicaReads: number; readRepairs: number; speculativeReads: number; quorumFailures: number; timeouts: number };
-  storage?: { keyFilter?: { ready: boolean; restored: boolean; keys: number; bytes: number; skips: number; errors: number } };
+  // Absent from nodes older than these fields.
+  coordinator?: Pick<CoordinatorStats, 'gets' | 'puts' | 'deletes' | 'replicaReads' | 'readRepairs' | 'speculativeReads' | 'quorumFailures' | 'timeouts'>;
+  storage?: Pick<StoreStats, 'keyFilter'>;
 }
 
 type Out = (line: string) => void;
