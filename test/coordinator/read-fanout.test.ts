@@ -6,7 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { SiblingSet } from '../../src/codec/index.js';
-import { Coordinator, type CoordinatorOptions, type ReadResult, type ReplicaPeers } from '../../src/coordinator/index.js';
+import { Coordinator, type CoordinatorOptions, type ReadResult, type ReplicaPeers, type SpeculativeRetry } from '../../src/coordinator/index.js';
 import { UnavailableError } from '../../src/errors.js';
 import { PreferenceLists, createRing, joinRing } from '../../src/ring/index.js';
 import { Store } from '../../src/storage/index.js';
@@ -83,6 +83,14 @@ async function setUp(o: Partial<CoordinatorOptions> = {}) {
     return { got };
   };
   return { c, first, second, third, fallback, modes, reads, repairs, release, getWithSecondSlow };
+}
+
+/** Fake speculation timers, a coordinator with this speculativeRetry, and KEY on all three replicas. */
+async function speculating(speculativeRetry: SpeculativeRetry) {
+  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+  const h = await setUp({ speculativeRetry });
+  await storeOn([h.first, h.second, h.third]);
+  return h;
 }
 
 async function storeOn(ids: string[], value = 'v'): Promise<void> {
@@ -169,9 +177,7 @@ describe('read fan-out "quorum"', () => {
   });
 
   it('a fixed speculative retry asks the third replica when one is slow, and answers without it', async () => {
-    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
-    const { c, first, second, third, reads, release, getWithSecondSlow } = await setUp({ speculativeRetry: { kind: 'fixed', ms: 20 } });
-    await storeOn([first, second, third]);
+    const { c, second, third, reads, release, getWithSecondSlow } = await speculating({ kind: 'fixed', ms: 20 });
     const { got } = await getWithSecondSlow();
     expect(reads).toEqual([second]);
     await vi.advanceTimersByTimeAsync(19);
@@ -185,9 +191,7 @@ describe('read fan-out "quorum"', () => {
   });
 
   it('speculative retry "none": a slow replica is waited for, and the third is never asked', async () => {
-    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
-    const { c, first, second, third, reads, release, getWithSecondSlow } = await setUp({ speculativeRetry: { kind: 'none' } });
-    await storeOn([first, second, third]);
+    const { c, second, reads, release, getWithSecondSlow } = await speculating({ kind: 'none' });
     const { got } = await getWithSecondSlow();
     let answered = false;
     void got.then(() => (answered = true));
@@ -202,9 +206,7 @@ describe('read fan-out "quorum"', () => {
   });
 
   it('speculation by percentile starts once enough replica reads have been timed', async () => {
-    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
-    const { c, first, second, third, modes, reads, release, getWithSecondSlow } = await setUp({ speculativeRetry: { kind: 'percentile', p: 99 } });
-    await storeOn([first, second, third]);
+    const { c, second, third, modes, reads, release, getWithSecondSlow } = await speculating({ kind: 'percentile', p: 99 });
     // No timings yet: a slow replica is waited for.
     let { got } = await getWithSecondSlow();
     await vi.advanceTimersByTimeAsync(500);
