@@ -29,3 +29,12 @@ export {
   stageLeave,
   targetOf,
 } from './transition.js';
+export {
+  type DcReplication,
+  type Replication,
+  MAX_REPLICAS,
+  checkDcReplication,
+  formatReplication,
+  parseDcReplication,
+  replicationTotal,
+} from './replication.js';
