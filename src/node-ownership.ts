@@ -19,14 +19,14 @@ import { UnavailableError } from './errors.js';
 import type { Logger } from './log.js';
 import type { Membership } from './membership/index.js';
 import { native } from './native.js';
-import type { RingKeeper } from './ring/index.js';
+import type { Replication, RingKeeper } from './ring/index.js';
 import type { Store } from './storage/index.js';
 import type { RpcPeers } from './transport/index.js';
 import { statusName } from './node-report.js';
 
 export interface OwnershipDeps {
   id: string;
-  n: number;
+  n: Replication;
   capacity: number;
   ae: AntiEntropyConfig;
   trees: PartitionTrees;

@@ -3,7 +3,7 @@
 import { MemberStatus } from './codec/index.js';
 import { UnavailableError } from './errors.js';
 import type { ShoalNode } from './node.js';
-import { ownership, ringChecksum, roleIn } from './ring/index.js';
+import { ownership, replicationTotal, ringChecksum, roleIn } from './ring/index.js';
 
 export function nodeStatus(node: ShoalNode): object {
   const ring = node.ring.ring;
@@ -22,6 +22,12 @@ export function nodeStatus(node: ShoalNode): object {
       httpPort: m.httpPort,
     })),
     membershipChecksum: node.membership.checksum(),
+    replication: {
+      n: replicationTotal(node.replication),
+      perDc: typeof node.replication === 'number' ? null : node.replication,
+      quorumScope: node.options.quorumScope ?? 'global',
+      dc: node.options.dc ?? 'dc1',
+    },
     ring: ring
       ? {
           version: ring.version,

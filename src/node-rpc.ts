@@ -1,7 +1,8 @@
 // The node's side of the RPC protocol: each request kind goes to the part that
 // serves it. Input from the network is checked here before it reaches a part.
 import type { PushPull, RingState, SiblingSet } from './codec/index.js';
-import { RingStateCodec } from './codec/index.js';
+import { QuorumScopeCode, RingStateCodec } from './codec/index.js';
+import type { QuorumScope } from './coordinator/index.js';
 import { BadRequestError, UnknownMessageError } from './errors.js';
 import type { ShoalNode } from './node.js';
 import { type RingKeeper, ringChecksum, toRingState } from './ring/index.js';
@@ -16,11 +17,11 @@ export function handleRequest(node: ShoalNode, req: Body, peer: PeerInfo): Promi
   try {
     switch (req.kind) {
       case 'clientGet':
-        return node.coordinator.get(Buffer.from(req.value.key), { r: req.value.r }).then(getReply);
+        return node.coordinator.get(Buffer.from(req.value.key), { r: req.value.r, scope: scopeOf(req.value.scope) }).then(getReply);
       case 'clientPut': {
         const v = req.value;
         return node.coordinator
-          .put(Buffer.from(v.key), Buffer.from(v.value), { context: v.context, ttlMs: v.ttlMs, w: v.w, forwarded: v.forwarded })
+          .put(Buffer.from(v.key), Buffer.from(v.value), { context: v.context, ttlMs: v.ttlMs, w: v.w, scope: scopeOf(v.scope), forwarded: v.forwarded })
           .then(putReply);
       }
       case 'replicaWrite': {
@@ -60,7 +61,7 @@ async function handleOther(node: ShoalNode, req: Body, peer: PeerInfo): Promise<
   switch (req.kind) {
     case 'clientDelete': {
       const v = req.value;
-      await node.coordinator.delete(Buffer.from(v.key), { context: v.context, w: v.w, forwarded: v.forwarded });
+      await node.coordinator.delete(Buffer.from(v.key), { context: v.context, w: v.w, scope: scopeOf(v.scope), forwarded: v.forwarded });
       return { kind: 'clientDeleteReply', value: {} };
     }
     case 'ringRequest':
@@ -90,7 +91,23 @@ function ringReply(node: ShoalNode) {
     owners: [],
     n: node.coordinator.n,
     ring: ring ? toRingState(ring) : null,
+    replication: typeof node.replication === 'number' ? [] : Object.entries(node.replication).map(([dc, n]) => ({ dc, n })),
   };
+}
+
+/** A request's QuorumScope field; undefined: the node's default. */
+function scopeOf(code: number | undefined): QuorumScope | undefined {
+  switch (code) {
+    case undefined:
+    case QuorumScopeCode.DEFAULT:
+      return undefined;
+    case QuorumScopeCode.GLOBAL:
+      return 'global';
+    case QuorumScopeCode.LOCAL:
+      return 'local';
+    default:
+      throw new BadRequestError(`unknown quorum scope ${code}`);
+  }
 }
 
 export function withRing(state: PushPull, keeper: RingKeeper): PushPull {

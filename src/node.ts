@@ -16,15 +16,18 @@ import {
 import { HttpApi } from './api/index.js';
 import type { SiblingSet } from './codec/index.js';
 import { MemberStatus } from './codec/index.js';
-import { Coordinator, HintedHandoff, PeerReplicas, type ClusterView, type SpeculativeRetry } from './coordinator/index.js';
+import { Coordinator, HintedHandoff, PeerReplicas, type ClusterView, type QuorumScope, type SpeculativeRetry } from './coordinator/index.js';
 import { BadRequestError, UnavailableError } from './errors.js';
 import { type Logger, silentLogger } from './log.js';
 import { Membership, type MembershipConfig, type PushPullChannel } from './membership/index.js';
 import { native } from './native.js';
 import {
+  type DcReplication,
   PreferenceLists,
+  type Replication,
   RingKeeper,
   decodeRing,
+  replicationTotal,
   toRingState,
 } from './ring/index.js';
 import { Store } from './storage/index.js';
@@ -48,6 +51,10 @@ export interface NodeOptions {
   rack?: string;
   capacity?: number;
   n?: number;
+  /** Replicas per data centre (e.g. { dc1: 3, dc2: 3 }); replaces n, which is then their sum. */
+  replication?: DcReplication;
+  /** Which replicas R and W count when a request does not say (CoordinatorOptions.scope; default 'global'). */
+  quorumScope?: QuorumScope;
   r?: number;
   w?: number;
   partitions?: number;
@@ -160,7 +167,8 @@ export class ShoalNode {
   /** Opens the data folder, starts every part and joins the cluster through the seeds. */
   static async start(o: NodeOptions): Promise<ShoalNode> {
     const clock = o.clock ?? systemClock;
-    const n = o.n ?? 3;
+    const replication: Replication = o.replication ?? o.n ?? 3;
+    const n = replicationTotal(replication);
     const maxKeyBytes = o.maxKeyBytes ?? 1024;
     const maxValueBytes = o.maxValueBytes ?? 1024 * 1024;
     const ae = resolveAntiEntropy(o.antiEntropy, o.profile ?? 'lan');
@@ -268,7 +276,7 @@ export class ShoalNode {
       const replicaPeers = new PeerReplicas(peers, (mid) => memberOf(mid));
       const { forwarding, antiEntropy, transfer, drop, handover, responder } = buildOwnership({
         id,
-        n,
+        n: replication,
         capacity: o.capacity ?? 1,
         ae,
         trees,
@@ -302,6 +310,8 @@ export class ShoalNode {
         clock,
         notFoundOk: o.notFoundOk ?? false,
         readFanout: o.readFanout ?? 'all',
+        dc: o.dc ?? 'dc1',
+        scope: o.quorumScope ?? 'global',
         ...(o.speculativeRetry !== undefined ? { speculativeRetry: o.speculativeRetry } : {}),
       });
       const handoff = new HintedHandoff({
@@ -451,12 +461,17 @@ export class ShoalNode {
     return this.stopping;
   }
 
+  /** Replicas: N in all, or per data centre (NodeOptions.replication). */
+  get replication(): Replication {
+    return this.options.replication ?? this.options.n ?? 3;
+  }
+
   /** The current preference lists (recomputed after ring or placement changes). */
   placement(): PreferenceLists {
     if (this.placementCache === undefined) {
       const ring = this.ring.ring;
       if (ring === undefined) throw new UnavailableError('this node has not learned the ring yet');
-      this.placementCache = new PreferenceLists(ring, this.coordinator.n, (mid) => {
+      this.placementCache = new PreferenceLists(ring, this.replication, (mid) => {
         const m = this.membership.member(mid);
         return m ? { dc: m.dc, rack: m.rack } : undefined;
       });

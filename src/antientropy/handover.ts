@@ -13,6 +13,7 @@ import {
   type CapacityOf,
   type PlacementOf,
   PreferenceLists,
+  type Replication,
   type Ring,
   type RingKeeper,
   type RingRole,
@@ -64,7 +65,8 @@ export interface HandoverMembers {
 export interface HandoverOptions {
   nodeId: string;
   config: AntiEntropyConfig;
-  n: number;
+  /** Replicas: N in all, or per data centre. */
+  n: Replication;
   keeper: RingKeeper;
   placementOf: PlacementOf;
   capacityOf: CapacityOf;

@@ -12,7 +12,7 @@ import {
   type ErrorCode,
 } from '../errors.js';
 import type { Startable } from '../time.js';
-import type { KeyValueService } from './service.js';
+import type { KeyValueService, Scope } from './service.js';
 
 const STATUS_OF: Record<ErrorCode, number> = {
   [ErrorCodes.QUORUM_UNAVAILABLE]: 503,
@@ -87,7 +87,7 @@ export class HttpApi implements Startable {
         case 'POST':
           return this.put(req, res, key, url);
         case 'DELETE': {
-          await svc.delete(key, { context: contextOf(req), w: quorumParam(url, 'w') });
+          await svc.delete(key, { context: contextOf(req), w: quorumParam(url, 'w'), scope: scopeParam(url) });
           res.writeHead(204).end();
           return;
         }
@@ -163,7 +163,7 @@ export class HttpApi implements Startable {
     const { values, context } =
       local === 'true' || local === '1'
         ? await this.options.service.getLocal(key)
-        : await this.options.service.get(key, { r: quorumParam(url, 'r') });
+        : await this.options.service.get(key, { r: quorumParam(url, 'r'), scope: scopeParam(url) });
     const headers: Record<string, string> = {};
     if (context.length > 0) headers[CONTEXT_HEADER] = context.toString('base64url');
     if (values.length === 0) {
@@ -187,8 +187,9 @@ export class HttpApi implements Startable {
       if (!Number.isSafeInteger(ttlMs) || ttlMs <= 0) throw new BadRequestError(`${TTL_HEADER} must be a positive whole number of milliseconds`);
     }
     const w = quorumParam(url, 'w');
+    const scope = scopeParam(url);
     const value = await readBody(req, this.options.service.maxValueBytes);
-    const out = await this.options.service.put(key, value, { context, ttlMs, w });
+    const out = await this.options.service.put(key, value, { context, ttlMs, w, scope });
     res.writeHead(204, out.context.length > 0 ? { [CONTEXT_HEADER]: out.context.toString('base64url') } : {}).end();
   }
 }
@@ -217,6 +218,13 @@ function quorumParam(url: URL, name: 'r' | 'w'): number | undefined {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 1 || n > 64) throw new BadRequestError(`${name} must be a whole number from 1 to 64`);
   return n;
+}
+
+function scopeParam(url: URL): Scope {
+  const v = url.searchParams.get('scope');
+  if (v === null) return undefined;
+  if (v !== 'local' && v !== 'global') throw new BadRequestError('scope must be local or global');
+  return v;
 }
 
 async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {

@@ -8,12 +8,15 @@ export interface GetResult {
   context: Buffer;
 }
 
+/** Which replicas r or w counts (?scope=): any, or those in the node's data centre; undefined: the node's default. */
+export type Scope = 'global' | 'local' | undefined;
+
 export interface KeyValueService {
-  get(key: Buffer, options: { r?: number }): Promise<GetResult>;
+  get(key: Buffer, options: { r?: number; scope?: Scope }): Promise<GetResult>;
   /** This node's own replica of the key, without a quorum (diagnostics, repair checks). */
   getLocal(key: Buffer): Promise<GetResult>;
-  put(key: Buffer, value: Buffer, options: { context?: Buffer; ttlMs?: number; w?: number }): Promise<{ context: Buffer }>;
-  delete(key: Buffer, options: { context?: Buffer; w?: number }): Promise<void>;
+  put(key: Buffer, value: Buffer, options: { context?: Buffer; ttlMs?: number; w?: number; scope?: Scope }): Promise<{ context: Buffer }>;
+  delete(key: Buffer, options: { context?: Buffer; w?: number; scope?: Scope }): Promise<void>;
   /** JSON-serialisable status (GET /status). */
   status(): unknown;
   /** Prometheus text exposition (GET /metrics). */

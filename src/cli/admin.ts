@@ -4,6 +4,7 @@
 import { parseArgs } from 'node:util';
 import type { CoordinatorStats } from '../coordinator/index.js';
 import type { StoreStats } from '../storage/index.js';
+import { formatReplication } from '../ring/index.js';
 
 export const ADMIN_USAGE = `Usage:
   shoal admin join <seed-host:port>   a node started with --no-join joins the cluster of <seed>
@@ -36,6 +37,7 @@ export interface Status {
   // Absent from nodes older than these fields.
   coordinator?: Pick<CoordinatorStats, 'gets' | 'puts' | 'deletes' | 'replicaReads' | 'readRepairs' | 'speculativeReads' | 'quorumFailures' | 'timeouts'>;
   storage?: Pick<StoreStats, 'keyFilter'>;
+  replication?: { n: number; perDc: Record<string, number> | null; quorumScope: string; dc: string };
 }
 
 type Out = (line: string) => void;
@@ -138,6 +140,14 @@ export function describe(st: Status): string[] {
       ? `node ${st.id} (${st.address}): ring v${ring.version}, ${ring.partitions} partitions, owns ${ring.owned}, ${ring.role}`
       : `node ${st.id} (${st.address}): no ring known yet`,
   );
+  const r = st.replication;
+  if (r) {
+    lines.push(
+      r.perDc === null
+        ? `replication: ${r.n} replicas; this node is in ${r.dc}`
+        : `replication: ${formatReplication(r.perDc)} (${r.n} replicas), ${r.quorumScope} quorums by default; this node is in ${r.dc}`,
+    );
+  }
   lines.push('members:');
   for (const m of st.members) lines.push(`  ${m.id.padEnd(16)} ${m.status.padEnd(8)} ${(m.ring ?? '').padEnd(8)} ${m.address}`);
   lines.push(progressLine(st));

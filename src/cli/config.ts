@@ -2,7 +2,8 @@
 // Every problem is collected and reported together; the caller exits with code 2.
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { parseSpeculativeRetry, type SpeculativeRetry } from '../coordinator/index.js';
+import { parseSpeculativeRetry, type QuorumScope, type SpeculativeRetry } from '../coordinator/index.js';
+import { type DcReplication, checkDcReplication, parseDcReplication, replicationTotal } from '../ring/index.js';
 
 export interface StartConfig {
   id: string | undefined;
@@ -15,6 +16,10 @@ export interface StartConfig {
   rack: string;
   capacity: number;
   n: number;
+  /** Replicas per data centre (--replication dc1:3,dc2:3); n is then their sum. */
+  replication: DcReplication | undefined;
+  /** Which replicas R and W count by default: local (this dc's; the default with --replication) or global. */
+  quorumScope: QuorumScope;
   r: number;
   w: number;
   partitions: number;
@@ -60,6 +65,8 @@ const DEFAULTS: Omit<StartConfig, 'clusterKeyFile' | 'id'> = {
   rack: 'rack1',
   capacity: 1,
   n: 3,
+  replication: undefined,
+  quorumScope: 'global',
   r: 2,
   w: 2,
   partitions: 256,
@@ -81,7 +88,7 @@ const DEFAULTS: Omit<StartConfig, 'clusterKeyFile' | 'id'> = {
   speculativeRetry: { kind: 'percentile', p: 99 },
 };
 
-type Kind = 'string' | 'int' | 'list' | 'bool' | 'speculation';
+type Kind = 'string' | 'int' | 'list' | 'bool' | 'speculation' | 'replication';
 
 /** Flag name → [config field, kind]. The JSON file uses the same flag names. */
 const KEYS: Record<string, [keyof StartConfig, Kind]> = {
@@ -95,6 +102,8 @@ const KEYS: Record<string, [keyof StartConfig, Kind]> = {
   rack: ['rack', 'string'],
   capacity: ['capacity', 'int'],
   n: ['n', 'int'],
+  replication: ['replication', 'replication'],
+  'quorum-scope': ['quorumScope', 'string'],
   r: ['r', 'int'],
   w: ['w', 'int'],
   partitions: ['partitions', 'int'],
@@ -129,6 +138,11 @@ export const START_USAGE = `Usage: shoal start [options]
   --dc NAME --rack NAME    placement for replica spreading (default dc1 / rack1)
   --capacity N             relative share of the data (default 1)
   --n N --r N --w N        replication factor and default quorums (default 3 / 2 / 2)
+  --replication DC:N,...   replicas per data centre instead of --n, e.g. dc1:3,dc2:3
+                           (same on every node; nodes of other dcs hold no replicas)
+  --quorum-scope S         which replicas --r and --w count: local (this node's dc,
+                           the default with --replication; other dcs are written
+                           behind the reply) or global (any replica)
   --notfound-ok            a replica's "not found" counts towards R at once (Riak's
                            notfound_ok); default: only once every replica answered
   --read-fanout all|quorum which replicas a get asks: all N (default), or R of them and
@@ -193,6 +207,22 @@ export function parseStartArgs(argv: string[], readFile: (path: string) => strin
   }
   const c = cfg as unknown as StartConfig;
   const check = (ok: boolean, msg: string) => ok || problems.push(msg);
+  if (c.replication !== undefined) {
+    const total = replicationTotal(c.replication);
+    check(raw['n'] === undefined || c.n === total, `--n (${c.n}) and --replication (${total} replicas in all) disagree: give one of them`);
+    c.n = total;
+    if (raw['quorum-scope'] === undefined) c.quorumScope = 'local';
+  }
+  check(c.quorumScope === 'local' || c.quorumScope === 'global', `--quorum-scope must be local or global, got ${c.quorumScope}`);
+  if (c.quorumScope === 'local') {
+    const here = c.replication?.[c.dc];
+    if (c.replication === undefined) problems.push('--quorum-scope local needs --replication (replicas per data centre)');
+    else if (here === undefined) problems.push(`--quorum-scope local: --replication places no replicas in this node's dc (${c.dc})`);
+    else {
+      check(c.r <= here, `--r (${c.r}) must not exceed the replicas in this dc (${c.dc}: ${here}) with --quorum-scope local`);
+      check(c.w <= here, `--w (${c.w}) must not exceed the replicas in this dc (${c.dc}: ${here}) with --quorum-scope local`);
+    }
+  }
   check(c.port >= 0 && c.port <= 65535, `--port must be from 0 (pick a free one) to 65535, got ${c.port}`);
   check(c.httpPort >= 0 && c.httpPort <= 65535, `--http-port must be from 0 to 65535, got ${c.httpPort}`);
   check(c.httpPort === 0 || c.httpPort !== c.port, '--http-port must differ from --port');
@@ -239,6 +269,18 @@ function convert(flag: string, kind: Kind, v: unknown, problems: string[]): unkn
       try {
         if (typeof v === 'string') return parseSpeculativeRetry(v);
         problems.push(`--${flag} must be text like 99p, 20ms or none`);
+      } catch (err) {
+        problems.push(`--${flag}: ${(err as Error).message}`);
+      }
+      return undefined;
+    case 'replication':
+      try {
+        if (typeof v === 'string') return parseDcReplication(v);
+        if (typeof v === 'object' && v !== null && !Array.isArray(v)) {
+          checkDcReplication(v as DcReplication);
+          return { ...(v as DcReplication) };
+        }
+        problems.push(`--${flag} must be dc:count pairs like dc1:3,dc2:3 (or, in a file, an object like {"dc1": 3})`);
       } catch (err) {
         problems.push(`--${flag}: ${(err as Error).message}`);
       }

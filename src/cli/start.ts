@@ -45,6 +45,8 @@ export async function runStart(argv: string[]): Promise<number> {
       rack: cfg.rack,
       capacity: cfg.capacity,
       n: cfg.n,
+      ...(cfg.replication !== undefined ? { replication: cfg.replication } : {}),
+      quorumScope: cfg.quorumScope,
       r: cfg.r,
       w: cfg.w,
       partitions: cfg.partitions,

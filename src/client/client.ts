@@ -2,7 +2,7 @@
 // straight to a replica of the key (client-driven coordination, which the Dynamo
 // paper measured halving p99.9 latency), failing over along the ring walk.
 import type { Member, RingReply } from '../codec/index.js';
-import { MemberStatus } from '../codec/index.js';
+import { MemberStatus, QuorumScopeCode } from '../codec/index.js';
 import { BadRequestError, ClosedError, ShoalError, UnavailableError } from '../errors.js';
 import { PreferenceLists, fromRingState } from '../ring/index.js';
 import { Keyring, RpcPeers, parseKey, type Body } from '../transport/index.js';
@@ -16,11 +16,25 @@ export interface ClientOptions {
   requestTimeoutMs?: number;
   /** How often the ring is re-read from the cluster (default 10 s; 0 = only on failures). */
   ringRefreshMs?: number;
+  /**
+   * The data centre this client runs in: a key's requests go to its replicas there
+   * first, so they are coordinated (and, in local scope, answered) in this dc.
+   * Default: none, the key's first replica on the ring wherever it is.
+   */
+  dc?: string;
 }
+
+/**
+ * Which replicas r or w counts: any of the key's ('global'), or only those in the
+ * coordinating node's data centre ('local'; with replicas per dc). Default: the
+ * node's --quorum-scope.
+ */
+export type Scope = 'global' | 'local';
 
 export interface GetOptions {
   /** Replies to wait for (default: the cluster's R). */
   r?: number;
+  scope?: Scope;
 }
 
 export interface PutOptions {
@@ -30,11 +44,13 @@ export interface PutOptions {
   ttlMs?: number;
   /** Acks to wait for (default: the cluster's W). */
   w?: number;
+  scope?: Scope;
 }
 
 export interface DeleteOptions {
   context?: Uint8Array;
   w?: number;
+  scope?: Scope;
 }
 
 export interface ClientStats {
@@ -55,6 +71,8 @@ interface Address {
 
 interface Routing {
   lists: PreferenceLists;
+  /** The client's dc ('' when not set). */
+  dc: string;
   members: Map<string, Member>;
   /** Per partition, lazily: the nodes to try in order, and how many are replicas. */
   order: Array<Attempts | undefined>;
@@ -80,6 +98,7 @@ export class Client {
     private readonly peers: RpcPeers,
     private readonly seeds: Address[],
     private readonly timeoutMs: number,
+    private readonly dc: string,
   ) {
     this.requestOptions = { timeoutMs };
   }
@@ -101,7 +120,8 @@ export class Client {
     const key = typeof options.clusterKey === 'string' ? parseKey(options.clusterKey) : Buffer.from(options.clusterKey);
     const timeoutMs = options.requestTimeoutMs ?? 5000;
     const peers = new RpcPeers({ keyring: new Keyring(key), nodeId: '', requestTimeoutMs: timeoutMs, connectTimeoutMs: Math.min(timeoutMs, 5000) });
-    const client = new Client(peers, seeds, timeoutMs);
+    if (options.dc !== undefined && typeof options.dc !== 'string') throw new BadRequestError('dc must be a string');
+    const client = new Client(peers, seeds, timeoutMs, options.dc ?? '');
     try {
       await client.refreshRing();
     } catch (err) {
@@ -124,7 +144,7 @@ export class Client {
   get(key: string | Uint8Array, options: GetOptions = {}): Promise<{ values: Buffer[]; context: Buffer }> {
     try {
       const k = toKey(key);
-      return this.send(k, { kind: 'clientGet', value: { key: k, r: options.r ?? 0 } }).then(getResult);
+      return this.send(k, { kind: 'clientGet', value: { key: k, r: options.r ?? 0, scope: scopeCode(options.scope) } }).then(getResult);
     } catch (err) {
       return Promise.reject(err as Error);
     }
@@ -138,7 +158,7 @@ export class Client {
       if (!(v instanceof Uint8Array)) throw new BadRequestError('value must be a string, Buffer or Uint8Array');
       const body: Body = {
         kind: 'clientPut',
-        value: { key: k, value: v, context: options.context ?? EMPTY, ttlMs: options.ttlMs ?? 0, w: options.w ?? 0, forwarded: false },
+        value: { key: k, value: v, context: options.context ?? EMPTY, ttlMs: options.ttlMs ?? 0, w: options.w ?? 0, forwarded: false, scope: scopeCode(options.scope) },
       };
       return this.send(k, body).then(putResult);
     } catch (err) {
@@ -151,7 +171,7 @@ export class Client {
     const k = toKey(key);
     const reply = await this.send(k, {
       kind: 'clientDelete',
-      value: { key: k, context: options.context ?? EMPTY, w: options.w ?? 0, forwarded: false },
+      value: { key: k, context: options.context ?? EMPTY, w: options.w ?? 0, forwarded: false, scope: scopeCode(options.scope) },
     });
     if (reply.kind !== 'clientDeleteReply') throw unexpected(reply);
   }
@@ -171,14 +191,16 @@ export class Client {
   }
 
   private async fetchRing(): Promise<void> {
+    // Nodes of the client's own dc first: during a cut between dcs the others time out.
     const known = this.routing ? [...this.routing.members.values()].filter((m) => m.status === MemberStatus.ALIVE) : [];
+    known.sort((a, b) => Number(b.dc === this.dc) - Number(a.dc === this.dc));
     const candidates: Address[] = [...known.map((m) => ({ host: m.host, port: m.port })), ...this.seeds];
     let last: unknown;
     for (const a of candidates) {
       try {
         const reply = await this.peers.request(a.host, a.port, { kind: 'ringRequest', value: {} }, { timeoutMs: this.timeoutMs });
         if (reply.kind !== 'ringReply') throw unexpected(reply);
-        this.routing = routingOf(reply.value);
+        this.routing = routingOf(reply.value, this.dc);
         this.stats.ringRefreshes++;
         return;
       } catch (err) {
@@ -238,26 +260,30 @@ const EMPTY = Buffer.alloc(0);
 
 /**
  * The nodes to send a key's request to, in order: its replicas (alive ones before
- * the others), then the rest of the ring walk (likewise). Worked out once per
- * partition and routing table.
+ * the others; among alive ones, those in the client's dc first), then the rest of
+ * the ring walk (likewise). Worked out once per partition and routing table.
  */
 function attemptsFor(routing: Routing, key: Buffer): Attempts {
   const p = routing.lists.partitionOf(key);
   let a = routing.order[p];
   if (a === undefined) {
     const walk = routing.lists.walk(p);
-    const n = Math.min(routing.lists.n, walk.length);
+    const n = routing.lists.replicas(p).length;
     const members: Member[] = [];
     let replicas = 0;
-    for (const [from, to, alive] of [
-      [0, n, true],
-      [0, n, false],
-      [n, walk.length, true],
-      [n, walk.length, false],
+    // [from, to, alive, near]: near undefined means either.
+    for (const [from, to, alive, near] of [
+      [0, n, true, true],
+      [0, n, true, false],
+      [0, n, false, undefined],
+      [n, walk.length, true, true],
+      [n, walk.length, true, false],
+      [n, walk.length, false, undefined],
     ] as const) {
       for (let i = from; i < to; i++) {
         const m = routing.members.get(walk[i]!);
         if (m === undefined || (m.status === MemberStatus.ALIVE) !== alive) continue;
+        if (near !== undefined && (m.dc === routing.dc) !== near) continue;
         members.push(m);
         if (from === 0) replicas++;
       }
@@ -268,15 +294,24 @@ function attemptsFor(routing: Routing, key: Buffer): Attempts {
   return a;
 }
 
-function routingOf(reply: RingReply): Routing {
+function routingOf(reply: RingReply, dc: string): Routing {
   if (!reply.ring) throw new UnavailableError('the node knows no ring yet');
   const ring = fromRingState(reply.ring);
   const members = new Map(reply.members.map((m) => [m.id, m]));
-  const lists = new PreferenceLists(ring, Math.max(1, reply.n), (id) => {
+  const perDc = reply.replication ?? [];
+  const replication = perDc.length === 0 ? Math.max(1, reply.n) : Object.fromEntries(perDc.map((r) => [r.dc, r.n]));
+  const lists = new PreferenceLists(ring, replication, (id) => {
     const m = members.get(id);
     return m ? { dc: m.dc, rack: m.rack } : undefined;
   });
-  return { lists, members, order: new Array<Attempts | undefined>(lists.partitions) };
+  return { lists, dc, members, order: new Array<Attempts | undefined>(lists.partitions) };
+}
+
+function scopeCode(scope: Scope | undefined): QuorumScopeCode {
+  if (scope === undefined) return QuorumScopeCode.DEFAULT;
+  if (scope === 'global') return QuorumScopeCode.GLOBAL;
+  if (scope === 'local') return QuorumScopeCode.LOCAL;
+  throw new BadRequestError(`scope must be local or global, got ${String(scope)}`);
 }
 
 function toKey(key: string | Uint8Array): Buffer {

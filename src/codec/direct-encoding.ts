@@ -194,8 +194,8 @@ function object(v: unknown): v is object {
 }
 
 const clientGet: DirectEncoder<ClientGet> = {
-  size: (v) => (object(v) ? checked(bytesSize(v.key) + u32Size(v.r)) : -1),
-  write: (v, buf, off) => writeNumber(buf, writeBytes(buf, off, 0x0a, v.key), 0x10, v.r),
+  size: (v) => (object(v) ? checked(bytesSize(v.key) + u32Size(v.r) + u32Size(v.scope)) : -1),
+  write: (v, buf, off) => writeNumber(buf, writeNumber(buf, writeBytes(buf, off, 0x0a, v.key), 0x10, v.r), 0x18, v.scope),
 };
 
 const clientGetReply: DirectEncoder<ClientGetReply> = {
@@ -231,7 +231,7 @@ const clientGetReply: DirectEncoder<ClientGetReply> = {
 const clientPut: DirectEncoder<ClientPut> = {
   size: (v) =>
     object(v)
-      ? checked(bytesSize(v.key) + bytesSize(v.value) + bytesSize(v.context) + u64Size(v.ttlMs) + u32Size(v.w) + boolSize(v.forwarded))
+      ? checked(bytesSize(v.key) + bytesSize(v.value) + bytesSize(v.context) + u64Size(v.ttlMs) + u32Size(v.w) + boolSize(v.forwarded) + u32Size(v.scope))
       : -1,
   write: (v, buf, off) => {
     off = writeBytes(buf, off, 0x0a, v.key);
@@ -243,7 +243,7 @@ const clientPut: DirectEncoder<ClientPut> = {
       buf[off++] = 0x30;
       buf[off++] = 1;
     }
-    return off;
+    return writeNumber(buf, off, 0x38, v.scope);
   },
 };
 

@@ -9,6 +9,9 @@ export type MemberStatus = (typeof MemberStatus)[keyof typeof MemberStatus];
 export const RingStatus = { JOINING: 0, ACTIVE: 1, LEAVING: 2 } as const;
 export type RingStatus = (typeof RingStatus)[keyof typeof RingStatus];
 
+export const QuorumScopeCode = { DEFAULT: 0, GLOBAL: 1, LOCAL: 2 } as const;
+export type QuorumScopeCode = (typeof QuorumScopeCode)[keyof typeof QuorumScopeCode];
+
 export const WireErrorCode = {
   ERROR_UNSPECIFIED: 0,
   QUORUM_UNAVAILABLE: 1,
@@ -108,6 +111,7 @@ export interface WireError {
 export interface ClientGet {
   key: Uint8Array;
   r: number;
+  scope?: QuorumScopeCode;
 }
 export interface ClientGetReply {
   values: Uint8Array[];
@@ -120,6 +124,7 @@ export interface ClientPut {
   ttlMs: number;
   w: number;
   forwarded: boolean;
+  scope?: QuorumScopeCode;
 }
 export interface ClientPutReply {
   context: Uint8Array;
@@ -129,6 +134,7 @@ export interface ClientDelete {
   context: Uint8Array;
   w: number;
   forwarded: boolean;
+  scope?: QuorumScopeCode;
 }
 export type ClientDeleteReply = Record<string, never>;
 export type RingRequest = Record<string, never>;
@@ -154,6 +160,12 @@ export interface RingReply {
   owners: PartitionOwners[];
   n: number;
   ring?: RingState | null;
+  /** Replicas per dc; empty: n in all. */
+  replication?: DcReplicas[];
+}
+export interface DcReplicas {
+  dc: string;
+  n: number;
 }
 
 export interface ReplicaWrite {

@@ -8,7 +8,7 @@ import type { SiblingSet } from '../codec/index.js';
 import { BadRequestError, QuorumUnavailableError, ShoalError, TooLargeError } from '../errors.js';
 import type { Clock } from '../time.js';
 import { EMPTY_CONTEXT, liveValues, parseContext, sameBytes, sync } from '../version/index.js';
-import type { ClusterView, LocalReplica, ReplicaPeers } from './ports.js';
+import type { ClusterView, LocalReplica, QuorumScope, ReplicaPeers } from './ports.js';
 import { LatencyWindow, type SpeculativeRetry } from './latency-window.js';
 import { Quorum } from './quorum.js';
 import { type Target, TargetSet } from './targets.js';
@@ -51,6 +51,15 @@ export interface CoordinatorOptions {
    * before 64 of them have been seen).
    */
   speculativeRetry?: SpeculativeRetry;
+  /** This node's data centre: with replicas per dc, the one a local-scope request waits for. */
+  dc?: string;
+  /**
+   * Which replicas R and W count when a request does not say. 'global' (the
+   * default): any of the key's replicas. 'local' (Cassandra's LOCAL_QUORUM): only
+   * those in this node's dc; the other dcs get writes behind the reply (hinted when
+   * unreachable) and are not read. Takes effect only with replicas per dc.
+   */
+  scope?: QuorumScope;
 }
 
 export interface CoordinatorStats {
@@ -127,11 +136,11 @@ export class Coordinator {
 
   // ------------------------------------------------------------------ client API
 
-  async get(key: Buffer, options: { r?: number } = {}): Promise<ReadResult> {
+  async get(key: Buffer, options: { r?: number; scope?: QuorumScope } = {}): Promise<ReadResult> {
     this.checkKey(key);
     const r = this.quorum('r', options.r);
     this.stats.gets++;
-    const set = await this.countErrors(this.read(key, r));
+    const set = await this.countErrors(this.read(key, r, options.scope));
     const now = this.o.clock.now();
     return { values: liveValues(set, now), context: set ? Buffer.from(set.clock) : EMPTY_CONTEXT };
   }
@@ -139,7 +148,7 @@ export class Coordinator {
   async put(
     key: Buffer,
     value: Buffer,
-    options: { context?: Uint8Array; ttlMs?: number; w?: number; forwarded?: boolean } = {},
+    options: { context?: Uint8Array; ttlMs?: number; w?: number; scope?: QuorumScope; forwarded?: boolean } = {},
   ): Promise<{ context: Buffer }> {
     this.checkKey(key);
     if (!Buffer.isBuffer(value)) throw new BadRequestError('value must be a Buffer');
@@ -150,25 +159,27 @@ export class Coordinator {
     const ttlMs = options.ttlMs ?? 0;
     if (!Number.isSafeInteger(ttlMs) || ttlMs < 0) throw new BadRequestError('ttlMs must be a non-negative integer');
     const w = this.quorum('w', options.w);
+    const scope = options.scope;
     this.stats.puts++;
     return this.countErrors(
-      this.write(key, w, options.forwarded === true, {
+      this.write(key, w, scope, options.forwarded === true, {
         local: (staged, ringId) => this.o.local.put(key, value, ttlMs === 0 ? { context, staged, ringId } : { context, ttlMs, staged, ringId }),
-        forward: (node) => this.o.peers.forwardPut(node, { key, value, context, ttlMs, w }, this.o.requestTimeoutMs),
+        forward: (node) => this.o.peers.forwardPut(node, { key, value, context, ttlMs, w, scope }, this.o.requestTimeoutMs),
       }),
     );
   }
 
-  async delete(key: Buffer, options: { context?: Uint8Array; w?: number; forwarded?: boolean } = {}): Promise<void> {
+  async delete(key: Buffer, options: { context?: Uint8Array; w?: number; scope?: QuorumScope; forwarded?: boolean } = {}): Promise<void> {
     this.checkKey(key);
     const context = parseContext(options.context);
     const w = this.quorum('w', options.w);
+    const scope = options.scope;
     this.stats.deletes++;
     await this.countErrors(
-      this.write(key, w, options.forwarded === true, {
+      this.write(key, w, scope, options.forwarded === true, {
         local: (staged, ringId) => this.o.local.delete(key, { context, staged, ringId }),
         forward: async (node) => {
-          await this.o.peers.forwardDelete(node, { key, context, w }, this.o.requestTimeoutMs);
+          await this.o.peers.forwardDelete(node, { key, context, w, scope }, this.o.requestTimeoutMs);
           return { context: EMPTY_CONTEXT };
         },
       }),
@@ -239,12 +250,23 @@ export class Coordinator {
   private targets(key: Buffer): TargetSet {
     const placement = this.o.cluster.placement();
     const self = this.o.nodeId;
-    return new TargetSet(placement, placement.partitionOf(key), this.o.n, (id) => id === self || this.o.cluster.isReachable(id));
+    return new TargetSet(placement, placement.partitionOf(key), (id) => id === self || this.o.cluster.isReachable(id));
+  }
+
+  /**
+   * Which targets count towards R or W: every one, or (local scope with replicas
+   * per dc) those whose replica is in this node's dc. undefined: every one.
+   */
+  private counting(ts: TargetSet, scope: QuorumScope | undefined): ((t: Target) => boolean) | undefined {
+    if ((scope ?? this.o.scope) !== 'local' || this.o.cluster.placement().perDc === undefined) return undefined;
+    const dc = this.o.dc ?? '';
+    return (t) => ts.dcOf(t) === dc;
   }
 
   private async write(
     key: Buffer,
     w: number,
+    scope: QuorumScope | undefined,
     forwarded: boolean,
     op: {
       local: (staged: (set: SiblingSet) => void, ringId: Uint8Array) => Promise<SiblingSet>;
@@ -253,12 +275,15 @@ export class Coordinator {
   ): Promise<{ context: Buffer }> {
     const self = this.o.nodeId;
     const ts = this.targets(key);
-    checkRingSize(ts, w, 'w');
+    const counts = this.counting(ts, scope);
+    checkRingSize(ts, w, 'w', counts, this.o.dc);
     const isReplica = ts.replicas.includes(self);
     if (!isReplica && !forwarded) {
       // Dynamo: a node outside the preference list hands the write to one inside it,
-      // so the key's clock only names its replicas.
-      for (const t of ts.targets) {
+      // so the key's clock only names its replicas. A local-scope write goes to a
+      // replica in this dc first.
+      const order = counts === undefined ? ts.targets : [...ts.targets.filter(counts), ...ts.targets.filter((t) => !counts(t))];
+      for (const t of order) {
         if (t.standsFor !== '' || t.node === self) continue;
         try {
           const out = await op.forward(t.node);
@@ -282,7 +307,8 @@ export class Coordinator {
     const replicate = (staged: SiblingSet): void => {
       if (replicated) return;
       replicated = true;
-      for (const t of ts.targets) if (t.node !== self) this.sendWrite(ts, q, t, key, staged);
+      // Targets that do not count (other dcs, local scope) are written behind the reply.
+      for (const t of ts.targets) if (t.node !== self) this.sendWrite(ts, counts === undefined || counts(t) ? q : undefined, t, key, staged);
       // A replica with no stand-in left (a small cluster) still gets the write later:
       // the coordinator keeps the hint itself, as Cassandra does. It does not count for W.
       for (const id of ts.unplaced) this.hintHere(id, key, staged);
@@ -329,8 +355,9 @@ export class Coordinator {
     return { context: Buffer.from(set.clock) };
   }
 
-  private sendWrite(ts: TargetSet, q: Quorum, t: Target, key: Buffer, set: SiblingSet): void {
-    q.begin();
+  /** One replica write; `q` undefined: it counts for nothing, and a failure is always replaced or hinted. */
+  private sendWrite(ts: TargetSet, q: Quorum | undefined, t: Target, key: Buffer, set: SiblingSet): void {
+    q?.begin();
     if (t.standsFor !== '') this.stats.fallbackWrites++;
     const self = this.o.nodeId;
     const attempt =
@@ -338,13 +365,13 @@ export class Coordinator {
         ? this.o.local.putHint(t.standsFor, key, set)
         : this.o.peers.write(t.node, key, set, t.standsFor, this.o.replicaTimeoutMs, ts.ringId);
     const done = attempt.then(
-      () => q.succeed(),
+      () => q?.succeed(),
       (err: unknown) => {
-        if (q.isSettled) return q.fail(describe(t, err));
+        if (q?.isSettled === true) return q.fail(describe(t, err));
         const next = ts.replace(t);
         if (next !== undefined) this.sendWrite(ts, q, next, key, set);
         else if (t.node !== self) this.hintHere(t.standsFor === '' ? t.node : t.standsFor, key, set);
-        q.fail(describe(t, err));
+        q?.fail(describe(t, err));
       },
     );
     this.track(done);
@@ -357,15 +384,18 @@ export class Coordinator {
     this.track(this.o.local.putHint(owner, key, set).catch(() => undefined));
   }
 
-  private async read(key: Buffer, r: number): Promise<SiblingSet | undefined> {
+  private async read(key: Buffer, r: number, scope: QuorumScope | undefined): Promise<SiblingSet | undefined> {
     const ts = this.targets(key);
-    checkRingSize(ts, r, 'r');
+    const counts = this.counting(ts, scope);
+    checkRingSize(ts, r, 'r', counts, this.o.dc);
+    // Local scope reads this dc's replicas only; the others are left to anti-entropy.
+    const targets = counts === undefined ? ts.targets : ts.targets.filter(counts);
     const round = new ReadRound(this.rounds, key, ts, new Quorum(r, 'read', this.o.requestTimeoutMs));
     let speculation: NodeJS.Timeout | undefined;
     if (!this.quorumReads) {
-      for (const t of ts.targets) round.ask(t);
+      for (const t of targets) round.ask(t);
     } else {
-      round.spare = this.readOrder(ts.targets);
+      round.spare = this.readOrder(targets);
       for (let i = 0; i < r && round.askSpare(); i++);
       const delay = this.readTimes?.current ?? this.fixedSpeculation;
       if (delay !== undefined && round.spare.length > 0) {
@@ -533,8 +563,17 @@ function sameVersions(a: SiblingSet, b: SiblingSet): boolean {
   return true;
 }
 
-/** A quorum larger than the key's replicas can never be met: say so plainly. */
-function checkRingSize(ts: TargetSet, need: number, name: 'r' | 'w'): void {
+/** A quorum larger than the key's replicas (in this dc, local scope) can never be met: say so plainly. */
+function checkRingSize(ts: TargetSet, need: number, name: 'r' | 'w', counts?: (t: Target) => boolean, dc?: string): void {
+  if (counts !== undefined) {
+    let have = 0;
+    for (const id of ts.replicas) if (counts({ node: id, standsFor: '' })) have++;
+    if (have >= need) return;
+    throw new QuorumUnavailableError(
+      `${name}=${need} in local scope needs ${need} replicas in dc ${dc ?? ''}, but this key has ${have} there: ` +
+        `ask for ${name}=${have}, scope global, or add nodes (and replicas) to that dc`,
+    );
+  }
   const have = ts.replicas.length;
   if (have >= need) return;
   throw new QuorumUnavailableError(

@@ -1,6 +1,6 @@
 // The coordinator face: quorum reads and writes, read repair, hinted handoff.
 export { Coordinator, type CoordinatorOptions, type CoordinatorStats, type ReadResult } from './coordinator.js';
-export type { ClusterView, LocalReplica, ReplicaPeers } from './ports.js';
+export type { ClusterView, LocalReplica, QuorumScope, ReplicaPeers } from './ports.js';
 export { TargetSet, type Target } from './targets.js';
 export { LatencyWindow, parseSpeculativeRetry, type SpeculativeRetry } from './latency-window.js';
 export { HintedHandoff, type HandoffOptions, type HandoffStats, type HintStore } from './handoff.js';

@@ -1,9 +1,9 @@
 // ReplicaPeers over the RPC transport: other nodes addressed by id, their
 // addresses looked up in membership's view at each call.
-import type { Member, SiblingSet } from '../codec/index.js';
+import { type Member, QuorumScopeCode, type SiblingSet } from '../codec/index.js';
 import { UnavailableError } from '../errors.js';
 import type { Body, RpcPeers } from '../transport/index.js';
-import type { ReplicaPeers } from './ports.js';
+import type { QuorumScope, ReplicaPeers } from './ports.js';
 
 /** The coordinator's view of other nodes, over the RPC transport. */
 export class PeerReplicas implements ReplicaPeers {
@@ -35,20 +35,27 @@ export class PeerReplicas implements ReplicaPeers {
 
   async forwardPut(
     nodeId: string,
-    req: { key: Buffer; value: Buffer; context: Uint8Array; ttlMs: number; w: number },
+    req: { key: Buffer; value: Buffer; context: Uint8Array; ttlMs: number; w: number; scope?: QuorumScope | undefined },
     timeoutMs: number,
   ): Promise<{ context: Buffer }> {
     const m = this.addr(nodeId);
-    const reply = await this.peers.request(m.host, m.port, { kind: 'clientPut', value: { ...req, forwarded: true } }, { timeoutMs });
+    const value = { key: req.key, value: req.value, context: req.context, ttlMs: req.ttlMs, w: req.w, forwarded: true, scope: scopeCode(req.scope) };
+    const reply = await this.peers.request(m.host, m.port, { kind: 'clientPut', value }, { timeoutMs });
     if (reply.kind !== 'clientPutReply') throw new UnavailableError(`forwarded put answered with ${reply.kind}`);
     return { context: Buffer.from(reply.value.context) };
   }
 
-  async forwardDelete(nodeId: string, req: { key: Buffer; context: Uint8Array; w: number }, timeoutMs: number): Promise<void> {
+  async forwardDelete(nodeId: string, req: { key: Buffer; context: Uint8Array; w: number; scope?: QuorumScope | undefined }, timeoutMs: number): Promise<void> {
     const m = this.addr(nodeId);
-    const reply = await this.peers.request(m.host, m.port, { kind: 'clientDelete', value: { ...req, forwarded: true } }, { timeoutMs });
+    const value = { key: req.key, context: req.context, w: req.w, forwarded: true, scope: scopeCode(req.scope) };
+    const reply = await this.peers.request(m.host, m.port, { kind: 'clientDelete', value }, { timeoutMs });
     if (reply.kind !== 'clientDeleteReply') throw new UnavailableError(`forwarded delete answered with ${reply.kind}`);
   }
+}
+
+/** A forwarded request keeps the scope it came with (the default stays the default). */
+export function scopeCode(scope: QuorumScope | undefined): QuorumScopeCode {
+  return scope === 'local' ? QuorumScopeCode.LOCAL : scope === 'global' ? QuorumScopeCode.GLOBAL : QuorumScopeCode.DEFAULT;
 }
 
 function checkWriteReply(reply: Body): void {

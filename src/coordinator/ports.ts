@@ -37,11 +37,14 @@ export interface ReplicaPeers {
   read(nodeId: string, key: Buffer, readFor: string, timeoutMs: number): Promise<SiblingSet | undefined>;
   forwardPut(
     nodeId: string,
-    req: { key: Buffer; value: Buffer; context: Uint8Array; ttlMs: number; w: number },
+    req: { key: Buffer; value: Buffer; context: Uint8Array; ttlMs: number; w: number; scope?: QuorumScope | undefined },
     timeoutMs: number,
   ): Promise<{ context: Buffer }>;
-  forwardDelete(nodeId: string, req: { key: Buffer; context: Uint8Array; w: number }, timeoutMs: number): Promise<void>;
+  forwardDelete(nodeId: string, req: { key: Buffer; context: Uint8Array; w: number; scope?: QuorumScope | undefined }, timeoutMs: number): Promise<void>;
 }
+
+/** Which replicas a request's R or W counts: any, or those in the coordinator's data centre. */
+export type QuorumScope = 'global' | 'local';
 
 /** What the coordinator reads of the cluster's state. */
 export interface ClusterView {

@@ -8,6 +8,7 @@ import type { CapacityOf } from './claim.js';
 import { joinRing, leaveRing } from './claim.js';
 import { PreferenceLists, type PlacementOf } from './preference.js';
 import type { Ring } from './ring.js';
+import type { Replication } from './replication.js';
 
 /** Where a node stands in a ring. */
 export type RingRole = 'joining' | 'active' | 'leaving' | 'none';
@@ -94,7 +95,7 @@ export function completeChange(ring: Ring): Ring {
  * Which partitions each node gains as a replica in the pending change (empty when
  * none is pending): the nodes that must receive data before the change completes.
  */
-export function gainedReplicas(ring: Ring, n: number, placementOf?: PlacementOf): Map<string, number[]> {
+export function gainedReplicas(ring: Ring, n: Replication, placementOf?: PlacementOf): Map<string, number[]> {
   const out = new Map<string, number[]>();
   if (ring.next === undefined) return out;
   const now = new PreferenceLists(currentOf(ring), n, placementOf);

@@ -41,10 +41,33 @@ describe('shoal start configuration', () => {
     expect(c).toMatchObject({ id: 'f', port: 7700, httpPort: 0, seeds: ['x:1'], clusterKeyFile: 'kk' });
   });
 
-  it('reads deploy/node.example.json without a problem', () => {
+  it('reads deploy/node.example.json and node.multi-dc.example.json without a problem', () => {
     const file = join(packageRoot(), 'deploy/node.example.json');
     const c = parseStartArgs(['--config', file], (p) => readFileSync(p, 'utf8'));
     expect(c).toMatchObject({ id: 'shoal-1', readFanout: 'all', speculativeRetry: { kind: 'percentile', p: 99 }, notFoundOk: false });
+    const multi = parseStartArgs(['--config', join(packageRoot(), 'deploy/node.multi-dc.example.json')], (p) => readFileSync(p, 'utf8'));
+    expect(multi).toMatchObject({ dc: 'east', replication: { east: 3, west: 3 }, n: 6, quorumScope: 'local' });
+  });
+
+  it('takes replicas per data centre, with local quorums by default', () => {
+    const c = parseStartArgs([...key, '--replication', 'dc1:3,dc2:2']);
+    expect(c).toMatchObject({ replication: { dc1: 3, dc2: 2 }, n: 5, quorumScope: 'local', dc: 'dc1' });
+    expect(parseStartArgs([...key, '--replication', 'dc1:3,dc2:2', '--quorum-scope', 'global', '--r', '4']).quorumScope).toBe('global');
+    expect(parseStartArgs([...key]).quorumScope).toBe('global');
+    const fromFile = parseStartArgs(['--config', 'c.json'], () => JSON.stringify({ 'cluster-key-file': 'k', replication: { east: 2, west: 2 }, dc: 'west', n: 4 }));
+    expect(fromFile).toMatchObject({ replication: { east: 2, west: 2 }, n: 4, quorumScope: 'local' });
+    expect(problems([...key, '--replication', 'dc1:3', '--n', '5'])).toEqual(['--n (5) and --replication (3 replicas in all) disagree: give one of them']);
+    expect(problems([...key, '--replication', 'dc1:three'])).toEqual(['--replication: "dc1:three" is not dc:count']);
+    expect(problems(['--config', 'c.json'], { 'c.json': JSON.stringify({ 'cluster-key-file': 'k', replication: { dc1: 0 } }) })).toEqual([
+      '--replication: replicas in dc1 must be a positive integer, got 0',
+    ]);
+    expect(problems([...key, '--replication', 'dc2:3'])).toEqual(["--quorum-scope local: --replication places no replicas in this node's dc (dc1)"]);
+    expect(problems([...key, '--replication', 'dc1:1,dc2:3'])).toEqual([
+      '--r (2) must not exceed the replicas in this dc (dc1: 1) with --quorum-scope local',
+      '--w (2) must not exceed the replicas in this dc (dc1: 1) with --quorum-scope local',
+    ]);
+    expect(problems([...key, '--quorum-scope', 'local'])).toEqual(['--quorum-scope local needs --replication (replicas per data centre)']);
+    expect(problems([...key, '--quorum-scope', 'near'])).toEqual(['--quorum-scope must be local or global, got near']);
   });
 
   it('reports every problem at once, clearly', () => {

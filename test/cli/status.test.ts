@@ -28,6 +28,15 @@ suite('shoal status', () => {
     );
   });
 
+  it('names the replication, per data centre when set, and the node dc', () => {
+    const line = (replication: Status['replication']) => describe(status({ replication })).find((l) => l.startsWith('replication'));
+    expect(line({ n: 3, perDc: null, quorumScope: 'global', dc: 'dc1' })).toBe('replication: 3 replicas; this node is in dc1');
+    expect(line({ n: 5, perDc: { west: 2, east: 3 }, quorumScope: 'local', dc: 'west' })).toBe(
+      'replication: east:3,west:2 (5 replicas), local quorums by default; this node is in west',
+    );
+    expect(line(undefined)).toBeUndefined();
+  });
+
   it("says where the key filter stands: kept from a clean stop, scanning, or failed", () => {
     const f = { ready: true, restored: true, keys: 1000, bytes: 2 * 1024 * 1024, skips: 5, errors: 0 };
     const line = (keyFilter: typeof f) => describe(status({ storage: { keyFilter } })).find((l) => l.startsWith('key filter'));

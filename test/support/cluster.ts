@@ -57,6 +57,8 @@ export interface ClusterOptions {
   w?: number;
   partitions?: number;
   extraArgs?: string[];
+  /** Extra arguments for the i-th node (from 0), e.g. its --dc. */
+  nodeArgs?: (i: number) => string[];
   /**
    * Run scheduled anti-entropy (default false: the nodes get --ae-interval-ms 0,
    * so tests of read repair and hinted handoff see those mechanisms alone).
@@ -109,6 +111,7 @@ export class ProcessCluster {
     try {
       for (let i = 0; i < options.nodes; i++) {
         const node: ClusterNode = { id: `n${i + 1}`, port: 0, httpPort: await freePort(), dataDir: join(dir, `n${i + 1}`), child: undefined, stderr: [] };
+        if (options.nodeArgs) node.args = options.nodeArgs(i);
         c.nodes.push(node);
         await c.launch(node);
       }
@@ -218,8 +221,8 @@ export class ProcessCluster {
     return (await res.json()) as PartitionReport;
   }
 
-  async client(): Promise<Client> {
-    const c = await Client.connect({ seeds: this.running().map((n) => `127.0.0.1:${n.port}`), clusterKey: this.key, requestTimeoutMs: 5000 });
+  async client(o: { dc?: string } = {}): Promise<Client> {
+    const c = await Client.connect({ seeds: this.running().map((n) => `127.0.0.1:${n.port}`), clusterKey: this.key, requestTimeoutMs: 5000, ...o });
     this.clients.push(c);
     return c;
   }

@@ -1,0 +1,79 @@
+// Replicas per data centre with real `shoal start` processes: two dcs of two
+// nodes, two replicas of every key in each. A client in dc2 has its requests
+// coordinated in dc2; local-scope writes keep succeeding with dc1 frozen (SIGSTOP)
+// and reach dc1 by hinted handoff once it runs again.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type ClusterNode, ProcessCluster, waitFor } from '../support/cluster.js';
+
+let cluster: ProcessCluster;
+const dcOf = (i: number) => (i < 2 ? 'dc1' : 'dc2');
+
+beforeAll(async () => {
+  cluster = await ProcessCluster.start({
+    nodes: 4,
+    n: 4,
+    extraArgs: ['--replication', 'dc1:2,dc2:2'],
+    nodeArgs: (i) => ['--dc', dcOf(i)],
+  });
+}, 120_000);
+
+afterAll(async () => {
+  for (const n of cluster?.nodes ?? []) n.child?.kill('SIGCONT');
+  await cluster?.stop();
+});
+
+const dc1 = () => cluster.nodes.slice(0, 2);
+const dc2 = () => cluster.nodes.slice(2);
+
+async function sum(nodes: ClusterNode[], stat: string): Promise<number> {
+  const all = await Promise.all(nodes.map((n) => cluster.status(n)));
+  return all.reduce((s, st) => s + st.coordinator[stat]!, 0);
+}
+
+/** How many nodes hold key in their own store. */
+async function copies(key: string, value: string): Promise<number> {
+  const held = await Promise.all(cluster.nodes.map((n) => cluster.localValues(n, key)));
+  return held.filter((v) => v.includes(value)).length;
+}
+
+describe('a cluster with replicas per data centre (dc1:2, dc2:2)', () => {
+  it('reports its replication, and a dc2 client has every request coordinated in dc2', async () => {
+    const st = (await cluster.status(cluster.nodes[3]!)) as unknown as { replication: unknown };
+    expect(st.replication).toEqual({ n: 4, perDc: { dc1: 2, dc2: 2 }, quorumScope: 'local', dc: 'dc2' });
+    const client = await cluster.client({ dc: 'dc2' });
+    const before = { dc1: (await sum(dc1(), 'puts')) + (await sum(dc1(), 'gets')), forwarded: await sum(cluster.nodes, 'forwarded') };
+    for (let i = 0; i < 40; i++) await client.put(`route-${i}`, `v${i}`);
+    for (let i = 0; i < 40; i++) expect((await client.get(`route-${i}`)).values.map(String)).toEqual([`v${i}`]);
+    expect(client.stats.direct).toBe(client.stats.requests);
+    expect((await sum(dc1(), 'puts')) + (await sum(dc1(), 'gets'))).toBe(before.dc1);
+    expect(await sum(cluster.nodes, 'forwarded')).toBe(before.forwarded);
+    // Every key reaches all four replicas, dc1's behind the replies.
+    for (let i = 0; i < 40; i++) await waitFor(`route-${i} on 4 nodes`, async () => (await copies(`route-${i}`, `v${i}`)) === 4, 10_000);
+  });
+
+  it('takes ?scope= over HTTP and refuses an unknown one', async () => {
+    const base = `http://127.0.0.1:${cluster.nodes[0]!.httpPort}/kv/http-scope`;
+    expect((await fetch(`${base}?scope=global&w=3`, { method: 'PUT', body: 'x' })).status).toBe(204);
+    expect((await fetch(`${base}?scope=local&r=2`)).status).toBe(200);
+    const bad = await fetch(`${base}?scope=near`, { method: 'PUT', body: 'y' });
+    expect(bad.status).toBe(400);
+    expect(await bad.text()).toMatch(/scope must be local or global/);
+  });
+
+  it('keeps taking local-scope writes in dc2 with dc1 frozen, and dc1 catches up by hinted handoff', async () => {
+    const client = await cluster.client({ dc: 'dc2' });
+    for (const n of dc1()) n.child!.kill('SIGSTOP');
+    try {
+      for (let i = 0; i < 30; i++) await client.put(`frozen-${i}`, `v${i}`);
+      for (let i = 0; i < 30; i++) expect((await client.get(`frozen-${i}`)).values.map(String)).toEqual([`v${i}`]);
+      // A global quorum of three needs dc1, and fails plainly.
+      await expect(client.put('needs-dc1', 'x', { scope: 'global', w: 3 })).rejects.toMatchObject({ code: expect.stringMatching(/SHOAL_(TIMEOUT|QUORUM_UNAVAILABLE)/) });
+      await waitFor('dc2 to hold hints for dc1', async () => (await Promise.all(dc2().map((n) => cluster.status(n)))).some((s) => s.hints.pending > 0), 20_000);
+    } finally {
+      for (const n of dc1()) n.child!.kill('SIGCONT');
+    }
+    for (let i = 0; i < 30; i++) await waitFor(`frozen-${i} on 4 nodes`, async () => (await copies(`frozen-${i}`, `v${i}`)) === 4, 30_000);
+    const all = await client.get('frozen-0', { scope: 'global', r: 4 });
+    expect(all.values.map(String)).toEqual(['v0']);
+  });
+});
