@@ -7,6 +7,8 @@
 //   e.g. --max-semi-space-size=16; default none),
 //   SHOAL_BENCH_START_ARGS (extra `shoal start` arguments for every node,
 //   space-separated, e.g. --read-fanout quorum; default none),
+//   SHOAL_BENCH_TLS (1: TLS on the nodes' TCP port and the client's, with the
+//   test certificates of test/fixtures/tls; default off),
 //   SHOAL_BENCH_PROF (a folder: the node processes write .cpuprofile files there),
 //   SHOAL_BENCH_PHASES (default put,get; any sequence of put, get and warm — puts
 //   to keys of their own, to warm the JIT and the caches before measuring; e.g.
@@ -29,6 +31,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { antiEntropyProfiles } from '../src/antientropy/index.js';
 import { Client } from '../src/client/index.js';
+import { packageRoot } from '../src/paths.js';
 
 const MAIN = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 const seconds = Number(process.env['SHOAL_BENCH_SECONDS'] ?? 10);
@@ -37,6 +40,8 @@ const keys = Number(process.env['SHOAL_BENCH_KEYS'] ?? 100_000);
 const nodes = Number(process.env['SHOAL_BENCH_NODES'] ?? 3);
 const nodeFlags = (process.env['SHOAL_BENCH_NODE_FLAGS'] ?? '').split(' ').filter((f) => f !== '');
 const startArgs = (process.env['SHOAL_BENCH_START_ARGS'] ?? '').split(' ').filter((f) => f !== '');
+const tlsDir = process.env['SHOAL_BENCH_TLS'] === '1' ? join(packageRoot(), 'test/fixtures/tls') : undefined;
+if (tlsDir !== undefined) startArgs.push('--tls-cert', join(tlsDir, 'node.pem'), '--tls-key', join(tlsDir, 'node.key'), '--tls-ca', join(tlsDir, 'ca.pem'));
 const profDir = process.env['SHOAL_BENCH_PROF'];
 const profile = benchProfile(process.env['SHOAL_BENCH_PROFILE'] ?? 'lan');
 
@@ -149,7 +154,7 @@ async function main(): Promise<void> {
     procs.push(first.child);
     const seeds = [`127.0.0.1:${first.port}`];
     for (let i = 2; i <= nodes; i++) procs.push((await startNode(dir, keyFile, `b${i}`, seeds)).child);
-    const client = await Client.connect({ seeds, clusterKey: keyHex });
+    const client = await Client.connect({ seeds, clusterKey: keyHex, ...(tlsDir !== undefined ? { tls: { ca: readFileSync(join(tlsDir, 'ca.pem')) } } : {}) });
     // Wait until the ring holds every node and their joins have completed: while
     // a change is pending, writes go to old and new owners and partitions are
     // being transferred, which is not the steady state this measures.

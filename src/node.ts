@@ -32,7 +32,7 @@ import {
 } from './ring/index.js';
 import { Store } from './storage/index.js';
 import { type Clock, type Startable, systemClock } from './time.js';
-import { type FaultFilter, type Keyring, RpcPeers, RpcServer, UdpTransport } from './transport/index.js';
+import { type FaultFilter, type Keyring, type NodeTls, RpcPeers, RpcServer, UdpTransport } from './transport/index.js';
 import { handleRequest, offerRing, withRing } from './node-rpc.js';
 import { buildOwnership, isUp } from './node-ownership.js';
 import { nodeMetrics, nodeStatus, partitionReport } from './node-report.js';
@@ -59,6 +59,8 @@ export interface NodeOptions {
   w?: number;
   partitions?: number;
   keyring: Keyring;
+  /** TLS on the TCP port, for peers and clients alike (every node of a cluster, or none). */
+  tls?: NodeTls;
   profile?: 'lan' | 'fast';
   membership?: Partial<MembershipConfig>;
   /** fsync every write batch. */
@@ -197,13 +199,14 @@ export class ShoalNode {
       const log = (o.log ?? silentLogger).child({ node: id });
       // Built before anything starts, so the RPC handler can route to every part.
       const ref: { node?: ShoalNode } = {};
-      const peers = new RpcPeers({ keyring: o.keyring, nodeId: id, requestTimeoutMs: o.requestTimeoutMs ?? 5000 });
+      const peers = new RpcPeers({ keyring: o.keyring, nodeId: id, requestTimeoutMs: o.requestTimeoutMs ?? 5000, ...(o.tls ? { tls: o.tls } : {}) });
       cleanup.push(() => peers.close());
       const rpc = new RpcServer({
         host: o.host,
         port: o.port,
         keyring: o.keyring,
         nodeId: id,
+        ...(o.tls ? { tls: o.tls } : {}),
         handler: (req, peer) => {
           if (ref.node === undefined) throw new UnavailableError('the node is starting');
           return handleRequest(ref.node, req, peer);

@@ -24,6 +24,10 @@ export interface StartConfig {
   w: number;
   partitions: number;
   clusterKeyFile: string;
+  /** TLS on the TCP port: PEM files of this node's certificate chain, its key, and the cluster's CA ('' = no TLS). */
+  tlsCert: string;
+  tlsKey: string;
+  tlsCa: string;
   profile: 'lan' | 'fast';
   sync: boolean;
   maxKeyBytes: number;
@@ -70,6 +74,9 @@ const DEFAULTS: Omit<StartConfig, 'clusterKeyFile' | 'id'> = {
   r: 2,
   w: 2,
   partitions: 256,
+  tlsCert: '',
+  tlsKey: '',
+  tlsCa: '',
   profile: 'lan',
   sync: false,
   maxKeyBytes: 1024,
@@ -108,6 +115,9 @@ const KEYS: Record<string, [keyof StartConfig, Kind]> = {
   w: ['w', 'int'],
   partitions: ['partitions', 'int'],
   'cluster-key-file': ['clusterKeyFile', 'string'],
+  'tls-cert': ['tlsCert', 'string'],
+  'tls-key': ['tlsKey', 'string'],
+  'tls-ca': ['tlsCa', 'string'],
   profile: ['profile', 'string'],
   sync: ['sync', 'bool'],
   'max-key-bytes': ['maxKeyBytes', 'int'],
@@ -152,6 +162,10 @@ export const START_USAGE = `Usage: shoal start [options]
                            20ms (fixed), or none
   --partitions Q           partitions, a power of two, same on every node (default 256)
   --cluster-key-file FILE  the cluster key (create one with: shoal keygen > FILE)
+  --tls-cert FILE --tls-key FILE --tls-ca FILE
+                           TLS on the TCP port, for peers and clients (PEM: this node's
+                           certificate chain, its key, the CA that signed every node's);
+                           all three or none, and every node alike
   --profile lan|fast       membership timing (fast: loopback clusters and tests)
   --sync                   fsync every write batch (survives machine crashes)
   --max-key-bytes N        (default 1024)   --max-value-bytes N (default 1048576)
@@ -239,6 +253,8 @@ export function parseStartArgs(argv: string[], readFile: (path: string) => strin
   check(c.clusterKeyFile !== '', '--cluster-key-file is required (create a key with: shoal keygen > cluster.key)');
   check(c.id === undefined || /^[A-Za-z0-9._:-]{1,128}$/.test(c.id), `--id must be 1 to 128 letters, digits or . _ : -, got "${c.id}"`);
   check(c.host !== '', '--host must not be empty');
+  const tlsGiven = [c.tlsCert, c.tlsKey, c.tlsCa].filter((f) => f !== '').length;
+  check(tlsGiven === 0 || tlsGiven === 3, '--tls-cert, --tls-key and --tls-ca go together: give all three, or none');
   for (const s of c.seeds) check(/^[^\s]+:\d{1,5}$/.test(s), `--seeds: "${s}" is not host:port`);
   const nonNegative = (v: number | undefined, flag: string) => check(v === undefined || v >= 0, `--${flag} must not be negative, got ${v}`);
   const positive = (v: number | undefined, flag: string) => check(v === undefined || v >= 1, `--${flag} must be at least 1, got ${v}`);

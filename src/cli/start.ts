@@ -3,7 +3,8 @@ import { readFileSync } from 'node:fs';
 import { createLogger } from '../log.js';
 import { ShoalNode } from '../node.js';
 import { ShoalError } from '../errors.js';
-import { Keyring, parseKey } from '../transport/index.js';
+import { Keyring, type NodeTls, parseKey } from '../transport/index.js';
+import { createSecureContext } from 'node:tls';
 import { ConfigError, START_USAGE, parseStartArgs, type StartConfig } from './config.js';
 
 /** Exit codes: 0 clean stop, 1 runtime failure, 2 invalid configuration. */
@@ -14,9 +15,11 @@ export async function runStart(argv: string[]): Promise<number> {
   }
   let cfg: StartConfig;
   let keyring: Keyring;
+  let tls: NodeTls | undefined;
   try {
     cfg = parseStartArgs(argv);
     keyring = readKeyring(cfg.clusterKeyFile);
+    tls = readTls(cfg);
   } catch (err) {
     const problems = err instanceof ConfigError ? err.problems : [(err as Error).message];
     process.stderr.write(`shoal start: invalid configuration\n${problems.map((p) => `  - ${p}`).join('\n')}\n\n${START_USAGE}`);
@@ -51,6 +54,7 @@ export async function runStart(argv: string[]): Promise<number> {
       w: cfg.w,
       partitions: cfg.partitions,
       keyring,
+      ...(tls ? { tls } : {}),
       profile: cfg.profile,
       sync: cfg.sync,
       maxKeyBytes: cfg.maxKeyBytes,
@@ -88,6 +92,25 @@ export async function runStart(argv: string[]): Promise<number> {
   });
   await node.stop();
   return 0;
+}
+
+/** The TLS files, checked by making a context of them (a key that is not the certificate's, bad PEM); undefined without TLS. */
+function readTls(cfg: StartConfig): NodeTls | undefined {
+  if (cfg.tlsCert === '') return undefined;
+  const read = (flag: string, path: string): Buffer => {
+    try {
+      return readFileSync(path);
+    } catch (err) {
+      throw new ConfigError([`cannot read --${flag} ${path}: ${(err as Error).message}`]);
+    }
+  };
+  const tls = { cert: read('tls-cert', cfg.tlsCert), key: read('tls-key', cfg.tlsKey), ca: read('tls-ca', cfg.tlsCa) };
+  try {
+    createSecureContext(tls);
+  } catch (err) {
+    throw new ConfigError([`--tls-cert / --tls-key / --tls-ca: ${(err as Error).message}`]);
+  }
+  return tls;
 }
 
 function readKeyring(path: string): Keyring {

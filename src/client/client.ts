@@ -5,7 +5,7 @@ import type { Member, RingReply } from '../codec/index.js';
 import { MemberStatus, QuorumScopeCode } from '../codec/index.js';
 import { BadRequestError, ClosedError, ShoalError, UnavailableError } from '../errors.js';
 import { PreferenceLists, fromRingState } from '../ring/index.js';
-import { Keyring, RpcPeers, parseKey, type Body } from '../transport/index.js';
+import { type ClientTls, Keyring, RpcPeers, parseKey, type Body } from '../transport/index.js';
 
 export interface ClientOptions {
   /** Nodes to learn the cluster from, as 'host:port'. */
@@ -22,6 +22,12 @@ export interface ClientOptions {
    * Default: none, the key's first replica on the ring wherever it is.
    */
   dc?: string;
+  /**
+   * Dial TLS, for a cluster whose nodes run with --tls-cert/--tls-key/--tls-ca:
+   * `{ ca }` is the PEM of the CA that signed the nodes' certificates (default: the
+   * system's CAs). The cluster key still authenticates both ends.
+   */
+  tls?: ClientTls;
 }
 
 /**
@@ -119,7 +125,14 @@ export class Client {
     const seeds = options.seeds.map(parseAddress);
     const key = typeof options.clusterKey === 'string' ? parseKey(options.clusterKey) : Buffer.from(options.clusterKey);
     const timeoutMs = options.requestTimeoutMs ?? 5000;
-    const peers = new RpcPeers({ keyring: new Keyring(key), nodeId: '', requestTimeoutMs: timeoutMs, connectTimeoutMs: Math.min(timeoutMs, 5000) });
+    if (options.tls !== undefined && (typeof options.tls !== 'object' || options.tls === null)) throw new BadRequestError('tls must be an object like { ca }');
+    const peers = new RpcPeers({
+      keyring: new Keyring(key),
+      nodeId: '',
+      requestTimeoutMs: timeoutMs,
+      connectTimeoutMs: Math.min(timeoutMs, 5000),
+      ...(options.tls !== undefined ? { tls: options.tls } : {}),
+    });
     if (options.dc !== undefined && typeof options.dc !== 'string') throw new BadRequestError('dc must be a string');
     const client = new Client(peers, seeds, timeoutMs, options.dc ?? '');
     try {

@@ -26,6 +26,7 @@ import { DEFAULT_BACKOFF, backoffDelay } from './backoff.js';
 import type { BackoffOptions } from './backoff.js';
 import type { FaultFilter } from './udp-filter.js';
 import { DEFAULT_MAX_FRAME_BYTES, positiveInt } from './limits.js';
+import { type ClientTls, type NodeTls, tlsConnect } from './tls.js';
 import { errorFromWire } from '../codec/index.js';
 import type { WireError } from '../codec/index.js';
 
@@ -55,6 +56,8 @@ export interface RpcPeersOptions {
    * lost frame would; its delay holds every request back that long before sending.
    */
   faultFilter?: FaultFilter;
+  /** Dial TLS (the cluster's nodes serve it: RpcServerOptions.tls); undefined: plain TCP. */
+  tls?: ClientTls | NodeTls;
 }
 
 export interface RequestOptions {
@@ -245,7 +248,8 @@ class PeerLink implements ConnectionOwner {
   ) {
     pool.tally.connects++;
     const remote = `${slot.host}:${slot.port}`;
-    const socket = connect({ host: slot.host, port: slot.port });
+    const tls = pool.options.tls;
+    const socket = tls === undefined ? connect({ host: slot.host, port: slot.port }) : tlsConnect(slot.host, slot.port, tls);
     this.conn = new Connection(
       socket,
       {

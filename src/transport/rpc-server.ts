@@ -14,6 +14,7 @@ import type { ConnectionOwner } from './connection.js';
 import { copyCounters, newCounters } from './counters.js';
 import type { TransportCounters } from './counters.js';
 import { DEFAULT_MAX_FRAME_BYTES, positiveInt } from './limits.js';
+import { type NodeTls, tlsServer } from './tls.js';
 
 /** Who sent a request. */
 export interface PeerInfo {
@@ -58,6 +59,8 @@ export interface RpcServerOptions {
   maxQueuedBytesPerConnection?: number;
   /** Open connections beyond which new ones are refused at once (default 10000). */
   maxConnections?: number;
+  /** Serve TLS (then every peer and client must dial TLS); undefined: plain TCP. */
+  tls?: NodeTls;
 }
 
 export interface RpcServerStats extends TransportCounters {
@@ -75,6 +78,8 @@ export interface RpcServerStats extends TransportCounters {
   paused: number;
   /** Handlers that threw (answered with an error reply). */
   handlerErrors: number;
+  /** Connections whose TLS handshake failed (not TLS, a bad certificate, too slow). */
+  tlsErrors: number;
 }
 
 export class RpcServer implements Startable {
@@ -84,7 +89,7 @@ export class RpcServer implements Startable {
   private accepted = 0;
   private boundPort = 0;
   /** @internal shared with sessions */
-  readonly tally = { authenticated: 0, handlerErrors: 0 };
+  readonly tally = { authenticated: 0, handlerErrors: 0, tlsErrors: 0 };
   readonly maxFrameBytes: number;
   readonly handshakeTimeoutMs: number;
   readonly maxInFlight: number;
@@ -107,7 +112,9 @@ export class RpcServer implements Startable {
 
   async start(): Promise<void> {
     if (this.server !== undefined) return;
-    const server = createServer((socket) => this.accept(socket));
+    const accept = (socket: Socket): void => this.accept(socket);
+    const tls = this.options.tls;
+    const server = tls === undefined ? createServer(accept) : tlsServer(tls, this.handshakeTimeoutMs, accept, () => this.tally.tlsErrors++);
     server.maxConnections = this.maxConnections;
     this.server = server;
     await new Promise<void>((resolve, reject) => {
@@ -162,6 +169,7 @@ export class RpcServer implements Startable {
       queuedBytes,
       paused,
       handlerErrors: this.tally.handlerErrors,
+      tlsErrors: this.tally.tlsErrors,
     };
   }
 

@@ -46,7 +46,7 @@ describe('shoal start configuration', () => {
     const c = parseStartArgs(['--config', file], (p) => readFileSync(p, 'utf8'));
     expect(c).toMatchObject({ id: 'shoal-1', readFanout: 'all', speculativeRetry: { kind: 'percentile', p: 99 }, notFoundOk: false });
     const multi = parseStartArgs(['--config', join(packageRoot(), 'deploy/node.multi-dc.example.json')], (p) => readFileSync(p, 'utf8'));
-    expect(multi).toMatchObject({ dc: 'east', replication: { east: 3, west: 3 }, n: 6, quorumScope: 'local' });
+    expect(multi).toMatchObject({ dc: 'east', replication: { east: 3, west: 3 }, n: 6, quorumScope: 'local', tlsCa: '/etc/shoal/ca.pem' });
   });
 
   it('takes replicas per data centre, with local quorums by default', () => {
@@ -68,6 +68,12 @@ describe('shoal start configuration', () => {
     ]);
     expect(problems([...key, '--quorum-scope', 'local'])).toEqual(['--quorum-scope local needs --replication (replicas per data centre)']);
     expect(problems([...key, '--quorum-scope', 'near'])).toEqual(['--quorum-scope must be local or global, got near']);
+  });
+
+  it('takes TLS files all together or not at all', () => {
+    expect(parseStartArgs([...key, '--tls-cert', 'c.pem', '--tls-key', 'k.pem', '--tls-ca', 'ca.pem'])).toMatchObject({ tlsCert: 'c.pem', tlsKey: 'k.pem', tlsCa: 'ca.pem' });
+    expect(parseStartArgs([...key]).tlsCert).toBe('');
+    expect(problems([...key, '--tls-cert', 'c.pem'])).toEqual(['--tls-cert, --tls-key and --tls-ca go together: give all three, or none']);
   });
 
   it('reports every problem at once, clearly', () => {

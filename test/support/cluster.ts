@@ -7,7 +7,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { Client } from '../../src/client/index.js';
+import { Client, type ClientOptions } from '../../src/client/index.js';
 import { packageRoot } from '../../src/paths.js';
 
 export interface NodeStatus {
@@ -221,7 +221,7 @@ export class ProcessCluster {
     return (await res.json()) as PartitionReport;
   }
 
-  async client(o: { dc?: string } = {}): Promise<Client> {
+  async client(o: Omit<ClientOptions, 'seeds' | 'clusterKey'> = {}): Promise<Client> {
     const c = await Client.connect({ seeds: this.running().map((n) => `127.0.0.1:${n.port}`), clusterKey: this.key, requestTimeoutMs: 5000, ...o });
     this.clients.push(c);
     return c;
