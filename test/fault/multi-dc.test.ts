@@ -6,126 +6,73 @@
 // none lost, and the key both sides wrote keeps both values as siblings.
 // Needs root (network namespaces); skipped elsewhere.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Client } from '../../src/client/index.js';
 import { ErrorCodes } from '../../src/errors.js';
-import { packageRoot } from '../../src/paths.js';
 import { waitFor } from '../support/cluster.js';
-import { type Host, NetnsLab, netnsAvailable } from '../support/netns.js';
+import { type Host, netnsAvailable } from '../support/netns.js';
+import { NetnsCluster, type NetnsStatus } from '../support/netns-cluster.js';
 
 const PORT = 7600;
 const HTTP = 7680;
 const PER_SIDE = 50;
 const DCS = ['dc1', 'dc1', 'dc2', 'dc2'];
 
-interface Status {
-  id: string;
-  members: Array<{ id: string; status: string; dc: string }>;
-  ring: { nodes: string[]; checksum: string; pending: unknown } | null;
-  hints: { pending: number };
-  replication: { n: number; perDc: Record<string, number> | null; quorumScope: string; dc: string };
-}
+type Status = NetnsStatus & { replication: { n: number; perDc: Record<string, number> | null; quorumScope: string; dc: string } };
 
 const canRun = netnsAvailable();
 
 describe.skipIf(!canRun)('a network partition between two data centres (local quorums)', () => {
-  let lab: NetnsLab;
-  let dir: string;
-  const children: ChildProcess[] = [];
+  let cluster: NetnsCluster;
   const clients: Client[] = [];
-  const key = randomBytes(32).toString('hex');
   const run = randomBytes(4).toString('hex');
-
-  const status = async (h: Host): Promise<Status> =>
-    (await (await fetch(`http://${h.address}:${HTTP}/status`, { signal: AbortSignal.timeout(2000) })).json()) as Status;
-
-  async function start(h: Host, i: number, seeds: string[]): Promise<void> {
-    const args = ['netns', 'exec', h.ns, process.execPath, join(packageRoot(), 'dist/src/cli/main.js'), 'start', '--id', `p${i}`];
-    args.push('--host', h.address, '--port', String(PORT), '--http-port', String(HTTP), '--data', join(dir, `p${i}`));
-    args.push('--cluster-key-file', join(dir, 'key'), '--profile', 'fast', '--log-level', 'warn', '--partitions', '64');
-    args.push('--dc', DCS[i]!, '--rack', `r${i}`, '--replication', 'dc1:2,dc2:2', '--r', '2', '--w', '2');
-    // No scheduled anti-entropy: the other dc must get the writes by hinted handoff alone.
-    args.push('--ae-interval-ms', '0');
-    if (seeds.length > 0) args.push('--seeds', seeds.join(','));
-    const child = spawn('ip', args, { stdio: ['ignore', 'pipe', 'inherit'] });
-    children.push(child);
-    await new Promise<void>((resolve, reject) => {
-      child.stdout!.on('data', (d: Buffer) => {
-        if (d.toString().includes('"ready":true')) resolve();
-      });
-      child.once('exit', (c) => reject(new Error(`node p${i} exited with ${c}`)));
-    });
-  }
-
-  const hostsOf = (dc: string): Host[] => lab.hosts.filter((_, i) => DCS[i] === dc);
+  const status = (h: Host) => cluster.status<Status>(h);
+  const hostsOf = (dc: string): Host[] => cluster.hosts.filter((_, i) => DCS[i] === dc);
   const idsOf = (dc: string): string[] => DCS.flatMap((d, i) => (d === dc ? [`p${i}`] : []));
 
   beforeAll(async () => {
-    lab = NetnsLab.create(4);
-    dir = await mkdtemp(join(tmpdir(), 'shoal-multi-dc-'));
-    await writeFile(join(dir, 'key'), key);
-    const seed = `${lab.hosts[0]!.address}:${PORT}`;
-    for (const [i, h] of lab.hosts.entries()) await start(h, i, i === 0 ? [] : [seed]);
-    await waitFor(
-      'four nodes to converge',
-      async () => {
-        const all = await Promise.all(lab.hosts.map(status));
-        // No ring change pending: until the founder has handed partitions over, a
-        // dc2 key has no dc2 replica to count towards a local quorum there.
-        return (
-          new Set(all.map((s) => s.ring?.checksum)).size === 1 &&
-          all.every(
-            (s) => s.ring?.nodes.length === 4 && s.ring.pending === null && s.members.length === 4 && s.members.every((m) => m.status === 'alive'),
-          )
-        );
-      },
-      60_000,
-    );
+    // Started means no ring change pending: until the founder has handed partitions
+    // over, a dc2 key has no dc2 replica to count towards a local quorum there.
+    // No scheduled anti-entropy: the other dc must get the writes by hinted handoff alone.
+    cluster = await NetnsCluster.start({
+      hosts: 4,
+      port: PORT,
+      httpPort: HTTP,
+      args: (i) => [
+        ...['--profile', 'fast', '--log-level', 'warn', '--partitions', '64', '--ae-interval-ms', '0'],
+        ...['--dc', DCS[i]!, '--rack', `r${i}`, '--replication', 'dc1:2,dc2:2', '--r', '2', '--w', '2'],
+      ],
+    });
     for (const dc of ['dc1', 'dc2']) {
       // The test process reaches both sides through the cut, which no real client
       // in one dc could: a periodic ring refresh might then take its routing from a
       // node of the other dc (which sees this dc as dead) and send this dc's
       // requests across. So the routing is learned once, before the cut.
-      const seeds = hostsOf(dc).map((h) => `${h.address}:${PORT}`);
-      clients.push(await Client.connect({ seeds, clusterKey: key, dc, requestTimeoutMs: 8000, ringRefreshMs: 0 }));
+      const seeds = hostsOf(dc).map((h) => cluster.address(h));
+      clients.push(await Client.connect({ seeds, clusterKey: cluster.key, dc, requestTimeoutMs: 8000, ringRefreshMs: 0 }));
     }
   }, 120_000);
 
   afterAll(async () => {
     await Promise.all(clients.map((c) => c.close()));
-    await Promise.all(
-      children.map(
-        (c) =>
-          new Promise<void>((r) => {
-            if (c.exitCode !== null || c.signalCode !== null) return r();
-            c.once('exit', () => r());
-            c.kill('SIGKILL');
-          }),
-      ),
-    );
-    lab?.destroy();
-    if (dir) await rm(dir, { recursive: true, force: true });
+    await cluster?.stop();
   });
 
   it('keeps both dcs writable with local quorums and loses no acknowledged write after the heal', async () => {
-    const all = await Promise.all(lab.hosts.map(status));
+    const all = await Promise.all(cluster.hosts.map(status));
     for (const [i, s] of all.entries()) {
       expect(s.replication).toEqual({ n: 4, perDc: { dc1: 2, dc2: 2 }, quorumScope: 'local', dc: DCS[i] });
     }
     const [c1, c2] = clients as [Client, Client];
     const side = { dc1: c1, dc2: c2 } as const;
 
-    lab.partition(hostsOf('dc1'), hostsOf('dc2'));
+    cluster.lab.partition(hostsOf('dc1'), hostsOf('dc2'));
     // Dead, not only suspect: a suspect node still gets requests, and the global
     // write below would then wait out the request timeout instead of failing at once.
     await waitFor(
       'each dc to see the other as dead',
       async () => {
-        const views = await Promise.all(lab.hosts.map(status));
+        const views = await Promise.all(cluster.hosts.map(status));
         return views.every((s) => {
           const mine = DCS[Number(s.id.slice(1))]!;
           return s.members.every((m) => (m.dc === mine ? m.status === 'alive' : m.status === 'dead'));
@@ -200,11 +147,11 @@ describe.skipIf(!canRun)('a network partition between two data centres (local qu
       expect(n, `hints held in ${dc} during the cut`).toBeGreaterThanOrEqual(2 * PER_SIDE);
     }
 
-    lab.heal();
+    cluster.lab.heal();
     await waitFor(
       'the dcs to see each other again and hand off every hint',
       async () => {
-        const views = await Promise.all(lab.hosts.map(status));
+        const views = await Promise.all(cluster.hosts.map(status));
         return views.every((s) => s.members.every((m) => m.status === 'alive') && s.hints.pending === 0);
       },
       60_000,

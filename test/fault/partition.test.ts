@@ -6,92 +6,41 @@
 // analysis lost 71% of acknowledged writes under last-write-wins).
 // Needs root (network namespaces); skipped elsewhere.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ChildProcess, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Client } from '../../src/client/index.js';
-import { packageRoot } from '../../src/paths.js';
 import { waitFor } from '../support/cluster.js';
-import { type Host, NetnsLab, netnsAvailable } from '../support/netns.js';
+import { type Host, netnsAvailable } from '../support/netns.js';
+import { NetnsCluster, type NetnsStatus } from '../support/netns-cluster.js';
 
 const PORT = 7400;
 const HTTP = 7480;
 const KEYS = ['set-a', 'set-b', 'set-c'];
 const WORKERS = 6;
 
-interface Status {
-  members: Array<{ id: string; status: string }>;
-  ring: { nodes: string[]; checksum: string; pending: unknown } | null;
-  hints: { pending: number };
-}
-
 const canRun = netnsAvailable();
 
 // Run with each read fan-out: with 'quorum' the clients' reads ask fewer replicas,
 // so their contexts are staler and more writes become siblings; none may be lost.
 describe.skipIf(!canRun).each(['all', 'quorum'])('a real network partition (network namespaces), --read-fanout %s', (fanout) => {
-  let lab: NetnsLab;
-  let dir: string;
-  const children: ChildProcess[] = [];
+  let cluster: NetnsCluster;
   let client: Client;
-  const key = randomBytes(32).toString('hex');
-
-  const status = async (h: Host): Promise<Status> =>
-    (await (await fetch(`http://${h.address}:${HTTP}/status`, { signal: AbortSignal.timeout(2000) })).json()) as Status;
-
-  async function start(h: Host, i: number, seeds: string[]): Promise<void> {
-    const args = ['netns', 'exec', h.ns, process.execPath, join(packageRoot(), 'dist/src/cli/main.js'), 'start', '--id', `p${i}`];
-    args.push('--host', h.address, '--port', String(PORT), '--http-port', String(HTTP), '--data', join(dir, `p${i}`));
-    args.push('--cluster-key-file', join(dir, 'key'), '--profile', 'fast', '--log-level', 'warn', '--partitions', '64', '--read-fanout', fanout);
-    if (seeds.length > 0) args.push('--seeds', seeds.join(','));
-    const child = spawn('ip', args, { stdio: ['ignore', 'pipe', 'inherit'] });
-    children.push(child);
-    await new Promise<void>((resolve, reject) => {
-      child.stdout!.on('data', (d: Buffer) => {
-        if (d.toString().includes('"ready":true')) resolve();
-      });
-      child.once('exit', (c) => reject(new Error(`node p${i} exited with ${c}`)));
-    });
-  }
+  const status = (h: Host) => cluster.status(h);
 
   beforeAll(async () => {
-    lab = NetnsLab.create(5);
-    dir = await mkdtemp(join(tmpdir(), 'shoal-partition-'));
-    await writeFile(join(dir, 'key'), key);
-    const seed = `${lab.hosts[0]!.address}:${PORT}`;
-    for (const [i, h] of lab.hosts.entries()) await start(h, i + 1, i === 0 ? [] : [seed]);
-    await waitFor(
-      'five nodes to converge',
-      async () => {
-        const all = await Promise.all(lab.hosts.map(status));
-        // No ring change pending: until the founder's ring has handed partitions to
-        // the joiners, it alone owns everything and W=2 cannot be met.
-        return (
-          new Set(all.map((s) => s.ring?.checksum)).size === 1 &&
-          all.every((s) => s.ring?.nodes.length === 5 && s.ring.pending === null && s.members.every((m) => m.status === 'alive'))
-        );
-      },
-      60_000,
-    );
-    client = await Client.connect({ seeds: lab.hosts.map((h) => `${h.address}:${PORT}`), clusterKey: key, requestTimeoutMs: 8000 });
+    // No ring change pending once started: until the founder's ring has handed
+    // partitions to the joiners, it alone owns everything and W=2 cannot be met.
+    cluster = await NetnsCluster.start({
+      hosts: 5,
+      port: PORT,
+      httpPort: HTTP,
+      idOf: (i) => `p${i + 1}`,
+      args: () => ['--profile', 'fast', '--log-level', 'warn', '--partitions', '64', '--read-fanout', fanout],
+    });
+    client = await Client.connect({ seeds: cluster.hosts.map((h) => cluster.address(h)), clusterKey: cluster.key, requestTimeoutMs: 8000 });
   }, 120_000);
 
   afterAll(async () => {
     await client?.close();
-    await Promise.all(
-      children.map(
-        (c) =>
-          new Promise<void>((r) => {
-            if (c.exitCode !== null || c.signalCode !== null) return r();
-            c.once('exit', () => r());
-            c.kill('SIGKILL');
-          }),
-      ),
-    );
-    lab?.destroy();
-    if (dir) await rm(dir, { recursive: true, force: true });
+    await cluster?.stop();
   });
 
   const acked = new Map<string, Set<string>>(KEYS.map((k) => [k, new Set()]));
@@ -128,9 +77,9 @@ describe.skipIf(!canRun).each(['all', 'quorum'])('a real network partition (netw
     if (failed === 6 * 15) {
       // Nothing went through at all: say what each node thought, for the failure below.
       const views = await Promise.all(
-        lab.hosts.map(async (h) => {
+        cluster.hosts.map(async (h) => {
           try {
-            const st = (await status(h)) as Status & { id: string; coordinator: unknown };
+            const st = await cluster.status<NetnsStatus & { coordinator: unknown }>(h);
             return { id: st.id, members: st.members.map((m) => `${m.id}:${m.status}`), ring: st.ring?.nodes, coordinator: st.coordinator };
           } catch (e) {
             return String(e);
@@ -139,8 +88,8 @@ describe.skipIf(!canRun).each(['all', 'quorum'])('a real network partition (netw
       );
       messages.push(`views before the partition: ${JSON.stringify(views)}; client: ${JSON.stringify(client.stats)}`);
     }
-    const [a, b, c, d, e] = lab.hosts as [Host, Host, Host, Host, Host];
-    lab.partition([a, b], [c, d, e]);
+    const [a, b, c, d, e] = cluster.hosts as [Host, Host, Host, Host, Host];
+    cluster.lab.partition([a, b], [c, d, e]);
     await waitFor('each side to suspect the other', async () => {
       const sa = await status(a);
       const sc = await status(c);
@@ -150,11 +99,11 @@ describe.skipIf(!canRun).each(['all', 'quorum'])('a real network partition (netw
     await workload('during', 20);
     const during = [...acked.values()].reduce((s, x) => s + x.size, 0) - before;
     expect(during, `no write acknowledged during the partition; failures: ${JSON.stringify([...failures])}; first: ${messages.join(' | ')}`).toBeGreaterThan(0); // always writable through the partition
-    lab.heal();
+    cluster.lab.heal();
     await waitFor(
       'the cluster to heal and hand off every hint',
       async () => {
-        const all = await Promise.all(lab.hosts.map(status));
+        const all = await Promise.all(cluster.hosts.map(status));
         return all.every((s) => s.members.every((m) => m.status === 'alive') && s.hints.pending === 0);
       },
       60_000,
