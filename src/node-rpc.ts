@@ -3,7 +3,7 @@
 import type { PushPull, RingState, SiblingSet } from './codec/index.js';
 import { QuorumScopeCode, RingStateCodec } from './codec/index.js';
 import type { QuorumScope } from './coordinator/index.js';
-import { BadRequestError, UnknownMessageError } from './errors.js';
+import { BadRequestError, UnauthorizedError, UnknownMessageError } from './errors.js';
 import type { ShoalNode } from './node.js';
 import { type RingKeeper, ringChecksum, toRingState } from './ring/index.js';
 import type { Body, PeerInfo } from './transport/index.js';
@@ -20,16 +20,20 @@ export function handleRequest(node: ShoalNode, req: Body, peer: PeerInfo): Promi
         return node.coordinator.get(Buffer.from(req.value.key), { r: req.value.r, scope: scopeOf(req.value.scope) }).then(getReply);
       case 'clientPut': {
         const v = req.value;
+        // Only nodes forward: a token holder's "forwarded" would make any node coordinate.
+        const forwarded = v.forwarded && peer.client === '';
         return node.coordinator
-          .put(Buffer.from(v.key), Buffer.from(v.value), { context: v.context, ttlMs: v.ttlMs, w: v.w, scope: scopeOf(v.scope), forwarded: v.forwarded })
+          .put(Buffer.from(v.key), Buffer.from(v.value), { context: v.context, ttlMs: v.ttlMs, w: v.w, scope: scopeOf(v.scope), forwarded })
           .then(putReply);
       }
       case 'replicaWrite': {
+        if (peer.client !== '') throw forClients(peer);
         const v = req.value;
         // The store checks the set (merge and putHint both do) before anything is written.
         return node.coordinator.replicaWrite(checkedKey(v.key, node.store.maxKeyBytes), v.set as SiblingSet, v.hintFor, v.ringId?.length === 8 ? v.ringId : undefined).then(writeReply);
       }
       case 'replicaRead':
+        if (peer.client !== '') throw forClients(peer);
         return node.coordinator.replicaRead(checkedKey(req.value.key, node.store.maxKeyBytes), req.value.readFor).then(readReply);
       default:
         return handleOther(node, req, peer);
@@ -61,11 +65,16 @@ async function handleOther(node: ShoalNode, req: Body, peer: PeerInfo): Promise<
   switch (req.kind) {
     case 'clientDelete': {
       const v = req.value;
-      await node.coordinator.delete(Buffer.from(v.key), { context: v.context, w: v.w, scope: scopeOf(v.scope), forwarded: v.forwarded });
+      const forwarded = v.forwarded && peer.client === '';
+      await node.coordinator.delete(Buffer.from(v.key), { context: v.context, w: v.w, scope: scopeOf(v.scope), forwarded });
       return { kind: 'clientDeleteReply', value: {} };
     }
     case 'ringRequest':
       return { kind: 'ringReply', value: ringReply(node) };
+  }
+  // Everything below is between nodes (and tools holding the cluster key).
+  if (peer.client !== '') throw forClients(peer);
+  switch (req.kind) {
     case 'ringPush':
       await offerRing(node.ring, req.value);
       return { kind: 'ringPushReply', value: {} };
@@ -119,6 +128,11 @@ export function withRing(state: PushPull, keeper: RingKeeper): PushPull {
 export async function offerRing(keeper: RingKeeper, state: RingState | null | undefined): Promise<void> {
   if (state === undefined || state === null || state.partitions === 0) return;
   await keeper.offer(RingStateCodec.encode(state));
+}
+
+/** A request a client token may not make: the token reads and writes keys, nothing else. */
+function forClients(peer: PeerInfo): UnauthorizedError {
+  return new UnauthorizedError(`client ${peer.client} may only get, put and delete keys and read the ring`);
 }
 
 function checkedKey(key: Uint8Array, max: number): Buffer {

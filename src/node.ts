@@ -61,6 +61,8 @@ export interface NodeOptions {
   keyring: Keyring;
   /** TLS on the TCP port, for peers and clients alike (every node of a cluster, or none). */
   tls?: NodeTls;
+  /** Client token names refused at the handshake. */
+  revokedClients?: ReadonlySet<string>;
   profile?: 'lan' | 'fast';
   membership?: Partial<MembershipConfig>;
   /** fsync every write batch. */
@@ -207,6 +209,7 @@ export class ShoalNode {
         keyring: o.keyring,
         nodeId: id,
         ...(o.tls ? { tls: o.tls } : {}),
+        ...(o.revokedClients ? { revokedClients: o.revokedClients } : {}),
         handler: (req, peer) => {
           if (ref.node === undefined) throw new UnavailableError('the node is starting');
           return handleRequest(ref.node, req, peer);

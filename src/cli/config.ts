@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { parseSpeculativeRetry, type QuorumScope, type SpeculativeRetry } from '../coordinator/index.js';
 import { type DcReplication, checkDcReplication, parseDcReplication, replicationTotal } from '../ring/index.js';
+import { CLIENT_NAME } from '../transport/index.js';
 
 export interface StartConfig {
   id: string | undefined;
@@ -51,6 +52,8 @@ export interface StartConfig {
   readFanout: 'all' | 'quorum';
   /** With --read-fanout quorum: when to ask one more replica; default 99p. */
   speculativeRetry: SpeculativeRetry;
+  /** Client token names refused at the handshake. */
+  revokedClients: string[];
 }
 
 export class ConfigError extends Error {
@@ -93,6 +96,7 @@ const DEFAULTS: Omit<StartConfig, 'clusterKeyFile' | 'id'> = {
   notFoundOk: false,
   readFanout: 'all',
   speculativeRetry: { kind: 'percentile', p: 99 },
+  revokedClients: [],
 };
 
 type Kind = 'string' | 'int' | 'list' | 'bool' | 'speculation' | 'replication';
@@ -134,6 +138,7 @@ const KEYS: Record<string, [keyof StartConfig, Kind]> = {
   'notfound-ok': ['notFoundOk', 'bool'],
   'read-fanout': ['readFanout', 'string'],
   'speculative-retry': ['speculativeRetry', 'speculation'],
+  'revoked-clients': ['revokedClients', 'list'],
 };
 
 export const START_USAGE = `Usage: shoal start [options]
@@ -162,6 +167,7 @@ export const START_USAGE = `Usage: shoal start [options]
                            20ms (fixed), or none
   --partitions Q           partitions, a power of two, same on every node (default 256)
   --cluster-key-file FILE  the cluster key (create one with: shoal keygen > FILE)
+  --revoked-clients A,B    client token names to refuse (tokens: shoal token <name>)
   --tls-cert FILE --tls-key FILE --tls-ca FILE
                            TLS on the TCP port, for peers and clients (PEM: this node's
                            certificate chain, its key, the CA that signed every node's);
@@ -255,6 +261,7 @@ export function parseStartArgs(argv: string[], readFile: (path: string) => strin
   check(c.host !== '', '--host must not be empty');
   const tlsGiven = [c.tlsCert, c.tlsKey, c.tlsCa].filter((f) => f !== '').length;
   check(tlsGiven === 0 || tlsGiven === 3, '--tls-cert, --tls-key and --tls-ca go together: give all three, or none');
+  for (const name of c.revokedClients) check(CLIENT_NAME.test(name), `--revoked-clients: "${name}" is not a client name (1 to 64 letters, digits, _ or -)`);
   for (const s of c.seeds) check(/^[^\s]+:\d{1,5}$/.test(s), `--seeds: "${s}" is not host:port`);
   const nonNegative = (v: number | undefined, flag: string) => check(v === undefined || v >= 0, `--${flag} must not be negative, got ${v}`);
   const positive = (v: number | undefined, flag: string) => check(v === undefined || v >= 1, `--${flag} must be at least 1, got ${v}`);

@@ -9,6 +9,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Client } from '../client/index.js';
+import { clientKey, formatToken, parseKey } from '../transport/index.js';
 
 const MAIN = fileURLToPath(new URL('./main.js', import.meta.url));
 
@@ -85,7 +86,8 @@ export async function runDemo(argv: string[]): Promise<number> {
     say(`\n  try: curl -X PUT --data hello http://127.0.0.1:${procs[0]!.httpPort}/kv/greeting`);
     say(`       curl -i http://127.0.0.1:${procs[1]!.httpPort}/kv/greeting\n`);
 
-    client = await Client.connect({ seeds: [seed], clusterKey: key });
+    // A client token, as an application would hold (`shoal token demo --cluster-key-file …`).
+    client = await Client.connect({ seeds: [seed], token: formatToken('demo', clientKey(parseKey(key), 'demo')) });
     say('1. Writes through the SDK (N=3, R=W=2), each sent straight to a replica of its key:');
     for (let i = 0; i < 200; i++) await client.put(`session:${i}`, `state-${i}`, { ttlMs: 30 * 60_000 });
     let ok = 0;

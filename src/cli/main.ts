@@ -10,6 +10,7 @@ Commands:
   status      a node's view of the cluster, transfers and anti-entropy
   demo        start a local 3-node cluster and run a short demo (what npm start does)
   keygen      print a new random cluster key (hex)
+  token       print a client token for an application (shoal token --help)
   version     print the version
   help        print this help
 `;
@@ -33,6 +34,10 @@ async function main(argv: string[]): Promise<number> {
     case 'demo': {
       const { runDemo } = await import('./demo.js');
       return runDemo(rest);
+    }
+    case 'token': {
+      const { runToken } = await import('./token.js');
+      return runToken(rest);
     }
     case 'keygen':
       process.stdout.write(randomBytes(32).toString('hex') + '\n');

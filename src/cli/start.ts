@@ -3,7 +3,8 @@ import { readFileSync } from 'node:fs';
 import { createLogger } from '../log.js';
 import { ShoalNode } from '../node.js';
 import { ShoalError } from '../errors.js';
-import { Keyring, type NodeTls, parseKey } from '../transport/index.js';
+import { Keyring, type NodeTls } from '../transport/index.js';
+import { readKeyFile } from './key-file.js';
 import { createSecureContext } from 'node:tls';
 import { ConfigError, START_USAGE, parseStartArgs, type StartConfig } from './config.js';
 
@@ -18,7 +19,9 @@ export async function runStart(argv: string[]): Promise<number> {
   let tls: NodeTls | undefined;
   try {
     cfg = parseStartArgs(argv);
-    keyring = readKeyring(cfg.clusterKeyFile);
+    const keys = readKeyFile(cfg.clusterKeyFile);
+    // The first key seals; any further keys are also accepted (rotation).
+    keyring = new Keyring(keys[0]!, keys.slice(1));
     tls = readTls(cfg);
   } catch (err) {
     const problems = err instanceof ConfigError ? err.problems : [(err as Error).message];
@@ -63,6 +66,7 @@ export async function runStart(argv: string[]): Promise<number> {
       ...(cfg.hintMaxAgeMs !== undefined ? { hintMaxAgeMs: cfg.hintMaxAgeMs } : {}),
       ...(cfg.maxHints !== undefined ? { maxHints: cfg.maxHints } : {}),
       notFoundOk: cfg.notFoundOk,
+      ...(cfg.revokedClients.length > 0 ? { revokedClients: new Set(cfg.revokedClients) } : {}),
       readFanout: cfg.readFanout,
       speculativeRetry: cfg.speculativeRetry,
       antiEntropy,
@@ -111,22 +115,4 @@ function readTls(cfg: StartConfig): NodeTls | undefined {
     throw new ConfigError([`--tls-cert / --tls-key / --tls-ca: ${(err as Error).message}`]);
   }
   return tls;
-}
-
-function readKeyring(path: string): Keyring {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new ConfigError([`cannot read --cluster-key-file ${path}: ${(err as Error).message}`]);
-  }
-  const lines = text.split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
-  if (lines.length === 0) throw new ConfigError([`--cluster-key-file ${path} holds no key`]);
-  try {
-    // The first key seals; any further keys are also accepted (rotation).
-    const keys = lines.map(parseKey);
-    return new Keyring(keys[0]!, keys.slice(1));
-  } catch (err) {
-    throw new ConfigError([`--cluster-key-file ${path}: ${(err as Error).message}`]);
-  }
 }

@@ -5,13 +5,19 @@ import type { Member, RingReply } from '../codec/index.js';
 import { MemberStatus, QuorumScopeCode } from '../codec/index.js';
 import { BadRequestError, ClosedError, ShoalError, UnavailableError } from '../errors.js';
 import { PreferenceLists, fromRingState } from '../ring/index.js';
-import { type ClientTls, Keyring, RpcPeers, parseKey, type Body } from '../transport/index.js';
+import { type ClientTls, Keyring, RpcPeers, parseKey, parseToken, type Body } from '../transport/index.js';
 
 export interface ClientOptions {
   /** Nodes to learn the cluster from, as 'host:port'. */
   seeds: string[];
-  /** The cluster key: 32 bytes, or their hex/base64 text. */
-  clusterKey: Uint8Array | string;
+  /**
+   * A client token (`name:key`, as `shoal token <name>` prints it): lets the
+   * client get, put and delete keys and read the ring, nothing else. Give this or
+   * `clusterKey`.
+   */
+  token?: string;
+  /** The cluster key: 32 bytes, or their hex/base64 text. Prefer a token for applications. */
+  clusterKey?: Uint8Array | string;
   /** Per-request deadline (default 5000 ms). */
   requestTimeoutMs?: number;
   /** How often the ring is re-read from the cluster (default 10 s; 0 = only on failures). */
@@ -123,7 +129,15 @@ export class Client {
   static async connect(options: ClientOptions): Promise<Client> {
     if (!Array.isArray(options.seeds) || options.seeds.length === 0) throw new BadRequestError('seeds must list at least one host:port');
     const seeds = options.seeds.map(parseAddress);
-    const key = typeof options.clusterKey === 'string' ? parseKey(options.clusterKey) : Buffer.from(options.clusterKey);
+    if ((options.token === undefined) === (options.clusterKey === undefined)) throw new BadRequestError('give either token or clusterKey');
+    let key: Buffer;
+    let clientName: string | undefined;
+    try {
+      if (options.token !== undefined) ({ name: clientName, key } = parseToken(options.token));
+      else key = typeof options.clusterKey === 'string' ? parseKey(options.clusterKey) : Buffer.from(options.clusterKey!);
+    } catch (err) {
+      throw new BadRequestError((err as Error).message);
+    }
     const timeoutMs = options.requestTimeoutMs ?? 5000;
     if (options.tls !== undefined && (typeof options.tls !== 'object' || options.tls === null)) throw new BadRequestError('tls must be an object like { ca }');
     const peers = new RpcPeers({
@@ -131,6 +145,7 @@ export class Client {
       nodeId: '',
       requestTimeoutMs: timeoutMs,
       connectTimeoutMs: Math.min(timeoutMs, 5000),
+      ...(clientName !== undefined ? { clientName } : {}),
       ...(options.tls !== undefined ? { tls: options.tls } : {}),
     });
     if (options.dc !== undefined && typeof options.dc !== 'string') throw new BadRequestError('dc must be a string');

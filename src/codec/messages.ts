@@ -189,6 +189,9 @@ export interface Hello {
   nonce: Uint8Array;
   protocol: number;
   nodeId: string;
+  /** A client token's name ('' or absent: the sender holds a cluster key). */
+  client?: string;
+  clientKeyId?: Uint8Array;
 }
 export interface HelloProof {
   keyId: Uint8Array;

@@ -36,6 +36,10 @@ export interface ConnectionOptions {
   handshakeTimeoutMs: number;
   /** Names the other end in messages, e.g. "10.0.0.7:7400". */
   remote: string;
+  /** Client side, holding a token: its name (`keyring` then holds the token's key). */
+  clientName?: string;
+  /** Server side: whether a token name has been revoked. */
+  isRevoked?: (clientName: string) => boolean;
 }
 
 export interface ConnectionOwner {
@@ -58,6 +62,10 @@ export class Connection implements FrameSink {
   peerNodeId = '';
   /** The protocol version both sides speak: min(ours, theirs). */
   protocol = PROTOCOL_VERSION;
+  /** Server side: the client token the other end proved ('' when it proved a cluster key). */
+  peerClient = '';
+  /** The keyring proofs are made and checked with: the cluster's, or one client's key. */
+  private keyring: Keyring;
   private state: State = 'hello';
   private readonly decoder: FrameDecoder;
   private readonly ownHello: Uint8Array;
@@ -96,7 +104,8 @@ export class Connection implements FrameSink {
       if (opts.role === 'server') this.fail('unauthorized', 'handshake not completed in time');
       else this.close(new UnavailableError(`no handshake with ${opts.remote} within ${opts.handshakeTimeoutMs} ms`));
     }, opts.handshakeTimeoutMs);
-    this.ownHello = helloPayload(opts.nodeId);
+    this.keyring = opts.keyring;
+    this.ownHello = opts.clientName === undefined ? helloPayload(opts.nodeId) : helloPayload(opts.nodeId, { name: opts.clientName, keyId: opts.keyring.primaryKeyId });
     this.outbox.push(this.ownHello, true);
   }
 
@@ -213,19 +222,27 @@ export class Connection implements FrameSink {
       this.peerHello = payload;
       this.peerNodeId = hello.nodeId;
       this.protocol = Math.min(PROTOCOL_VERSION, hello.protocol);
+      if (role === 'server' && hello.client !== undefined && hello.client !== '') {
+        // A token holder: both proofs use the key its name derives from a cluster key.
+        if (this.opts.isRevoked?.(hello.client) === true) return this.fail('unauthorized', `client ${hello.client} is revoked`);
+        const ring = this.opts.keyring.clientRing(hello.client, hello.clientKeyId!);
+        if (ring === undefined) return this.fail('unauthorized', `client ${hello.client} has a token of no key of this cluster`);
+        this.keyring = ring;
+        this.peerClient = hello.client;
+      }
       // The server proves first; a client proves only to a server that proved itself,
       // so a server without the key learns nothing from a client.
-      if (role === 'server') this.outbox.push(proofPayload(this.opts.keyring, 'server', payload, this.ownHello), true);
+      if (role === 'server') this.outbox.push(proofPayload(this.keyring, 'server', payload, this.ownHello), true);
       this.state = 'proof';
       return;
     }
     // state 'proof'
     if (d.kind !== 'helloProof' || d.id !== 0) return this.fail('unauthorized', 'expected a hello proof');
     const theirRole = role === 'server' ? 'client' : 'server';
-    if (!proofValid(this.opts.keyring, d.value as HelloProof, theirRole, this.ownHello, this.peerHello!)) {
+    if (!proofValid(this.keyring, d.value as HelloProof, theirRole, this.ownHello, this.peerHello!)) {
       return this.fail('unauthorized', `${this.opts.remote} did not prove a cluster key`);
     }
-    if (role === 'client') this.outbox.push(proofPayload(this.opts.keyring, 'client', this.peerHello!, this.ownHello), true);
+    if (role === 'client') this.outbox.push(proofPayload(this.keyring, 'client', this.peerHello!, this.ownHello), true);
     this.state = 'ready';
     this.decoder.limit = this.opts.maxFrameBytes;
     clearTimeout(this.timer);

@@ -4,7 +4,8 @@
 // being reflected back; binding both Hellos (with their nonces) stops replay.
 import { randomBytes } from 'node:crypto';
 import type { Hello, HelloProof } from '../codec/index.js';
-import type { Keyring } from './keyring.js';
+import { CLIENT_NAME } from './client-token.js';
+import { KEY_ID_BYTES, type Keyring } from './keyring.js';
 import { encodeEnvelope } from './body.js';
 
 /** The RPC protocol version this build speaks. */
@@ -23,11 +24,11 @@ const ROLE: Record<Role, Buffer> = {
   server: Buffer.from('server\0', 'latin1'),
 };
 
-/** The payload of this side's Hello frame (request id 0), with a fresh nonce. */
-export function helloPayload(nodeId: string): Uint8Array {
+/** The payload of this side's Hello frame (request id 0), with a fresh nonce; `client` for a token holder. */
+export function helloPayload(nodeId: string, client?: { name: string; keyId: Uint8Array }): Uint8Array {
   return encodeEnvelope(0, {
     kind: 'hello',
-    value: { nonce: randomBytes(NONCE_BYTES), protocol: PROTOCOL_VERSION, nodeId },
+    value: { nonce: randomBytes(NONCE_BYTES), protocol: PROTOCOL_VERSION, nodeId, ...(client ? { client: client.name, clientKeyId: client.keyId } : {}) },
   });
 }
 
@@ -36,6 +37,11 @@ export function helloProblem(h: Hello): string | undefined {
   if (h.nonce.length !== NONCE_BYTES) return `hello nonce must be ${NONCE_BYTES} bytes`;
   if (h.protocol < 1) return 'hello protocol version must be at least 1';
   if (Buffer.byteLength(h.nodeId) > MAX_NODE_ID_BYTES) return 'hello node id too long';
+  if (h.client !== undefined && h.client !== '') {
+    if (!CLIENT_NAME.test(h.client)) return 'hello client name must be 1 to 64 letters, digits, _ or -';
+    if (h.nodeId !== '') return 'a hello names a node or a client, not both';
+    if (h.clientKeyId?.length !== KEY_ID_BYTES) return `hello client key id must be ${KEY_ID_BYTES} bytes`;
+  }
   return undefined;
 }
 

@@ -12,6 +12,7 @@ export type { TransportCounters, TransportErrors } from './counters.js';
 export { DEFAULT_MAX_FRAME_BYTES } from './limits.js';
 export { PROTOCOL_VERSION } from './handshake.js';
 export type { ClientTls, NodeTls } from './tls.js';
+export { CLIENT_NAME, clientKey, formatToken, parseToken } from './client-token.js';
 // UDP datagrams for gossip (src/membership seals and decodes them).
 export { UdpTransport, DEFAULT_MAX_DATAGRAM_BYTES } from './udp.js';
 export type { DatagramTransport, DatagramHandler, DatagramCounters, UdpTransportOptions } from './udp.js';

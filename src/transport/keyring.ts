@@ -2,6 +2,7 @@
 // number of accepted keys it still opens, so keys rotate without downtime
 // (add the new key everywhere, make it primary everywhere, then drop the old one).
 import { createCipheriv, createDecipheriv, createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { clientKey } from './client-token.js';
 
 export const KEY_BYTES = 32;
 export const KEY_ID_BYTES = 8;
@@ -109,6 +110,19 @@ export class Keyring {
     } catch {
       return undefined;
     }
+  }
+
+  /**
+   * The keyring a connection from client `name` is checked with: the one key
+   * derived (client-token.ts) from a key of this ring whose id is `keyId`, or
+   * undefined when no key of this ring derives it.
+   */
+  clientRing(name: string, keyId: Uint8Array): Keyring | undefined {
+    for (const k of this.keys.values()) {
+      const derived = clientKey(k, name);
+      if (keyIdOf(derived).equals(keyId)) return new Keyring(derived);
+    }
+    return undefined;
   }
 
   /** HMAC-SHA256 with the primary key, for connection handshakes. */

@@ -56,6 +56,8 @@ export interface RpcPeersOptions {
    * lost frame would; its delay holds every request back that long before sending.
    */
   faultFilter?: FaultFilter;
+  /** Holding a client token: its name (`keyring` then holds the token's key, client-token.ts). */
+  clientName?: string;
   /** Dial TLS (the cluster's nodes serve it: RpcServerOptions.tls); undefined: plain TCP. */
   tls?: ClientTls | NodeTls;
 }
@@ -259,6 +261,7 @@ class PeerLink implements ConnectionOwner {
         maxFrameBytes: pool.maxFrameBytes,
         handshakeTimeoutMs: pool.connectTimeoutMs,
         remote,
+        ...(pool.options.clientName !== undefined ? { clientName: pool.options.clientName } : {}),
       },
       pool.counters,
       this,

@@ -24,6 +24,11 @@ export interface PeerInfo {
   readonly remote: string;
   /** The protocol version both sides speak. */
   readonly protocol: number;
+  /**
+   * The client token the connection proved, by name; '' when it proved a cluster
+   * key (a node, or a tool or client trusted with the key).
+   */
+  readonly client: string;
 }
 
 /**
@@ -61,6 +66,8 @@ export interface RpcServerOptions {
   maxConnections?: number;
   /** Serve TLS (then every peer and client must dial TLS); undefined: plain TCP. */
   tls?: NodeTls;
+  /** Client token names refused at the handshake. */
+  revokedClients?: ReadonlySet<string>;
 }
 
 export interface RpcServerStats extends TransportCounters {
@@ -207,6 +214,7 @@ class ServerSession implements ConnectionOwner {
         maxFrameBytes: server.maxFrameBytes,
         handshakeTimeoutMs: server.handshakeTimeoutMs,
         remote,
+        ...(server.options.revokedClients ? { isRevoked: (name: string) => server.options.revokedClients!.has(name) } : {}),
       },
       counters,
       this,
@@ -218,7 +226,7 @@ class ServerSession implements ConnectionOwner {
 
   ready(): void {
     this.server.tally.authenticated++;
-    this.peer = Object.freeze({ nodeId: this.conn.peerNodeId, remote: this.conn.remote, protocol: this.conn.protocol });
+    this.peer = Object.freeze({ nodeId: this.conn.peerNodeId, remote: this.conn.remote, protocol: this.conn.protocol, client: this.conn.peerClient });
   }
 
   closed(): void {
