@@ -32,7 +32,7 @@ import {
 } from './ring/index.js';
 import { Store } from './storage/index.js';
 import { type Clock, type Startable, systemClock } from './time.js';
-import { type FaultFilter, type Keyring, type NodeTls, RpcPeers, RpcServer, UdpTransport } from './transport/index.js';
+import { type FaultFilter, type Keyring, type NodeTls, RpcPeers, RpcServer, UdpTransport, parseKey, parseToken } from './transport/index.js';
 import { handleRequest, offerRing, withRing } from './node-rpc.js';
 import { buildOwnership, isUp } from './node-ownership.js';
 import { nodeMetrics, nodeStatus, partitionReport } from './node-report.js';
@@ -61,8 +61,10 @@ export interface NodeOptions {
   keyring: Keyring;
   /** TLS on the TCP port, for peers and clients alike (every node of a cluster, or none). */
   tls?: NodeTls;
-  /** Client token names refused at the handshake. */
+  /** Client token names refused at the handshake (and by the HTTP API with httpAuth). */
   revokedClients?: ReadonlySet<string>;
+  /** The HTTP API wants a bearer credential: a cluster key for everything, a client token for /kv/ (default false: open). */
+  httpAuth?: boolean;
   profile?: 'lan' | 'fast';
   membership?: Partial<MembershipConfig>;
   /** fsync every write batch. */
@@ -355,6 +357,7 @@ export class ShoalNode {
               port: o.httpPort,
               service: {
                 maxValueBytes,
+                ...(o.httpAuth === true ? { authorize: httpAuthorizer(o.keyring, o.revokedClients) } : {}),
                 get: (key, opts) => coordinator.get(key, opts),
                 getLocal: (key) => store.get(key),
                 admin: {
@@ -540,4 +543,21 @@ async function nodeIdOf(store: Store, wanted: string | undefined): Promise<strin
   const id = wanted ?? stored ?? `node-${randomBytes(4).toString('hex')}`;
   if (stored === undefined) await store.putMeta(META_NODE_ID, Buffer.from(id, 'utf8'));
   return id;
+}
+
+/** The HTTP API's check of a bearer credential: a key of the cluster's ring, or a client token (for /kv/ only). */
+function httpAuthorizer(keyring: Keyring, revoked: ReadonlySet<string> | undefined) {
+  return (credential: string | undefined, scope: 'kv' | 'node'): 'ok' | 'unauthenticated' | 'forbidden' => {
+    if (credential === undefined) return 'unauthenticated';
+    try {
+      if (credential.includes(':')) {
+        const { name, key } = parseToken(credential);
+        if (revoked?.has(name) === true || !keyring.holdsClient(name, key)) return 'unauthenticated';
+        return scope === 'kv' ? 'ok' : 'forbidden';
+      }
+      return keyring.holds(parseKey(credential)) ? 'ok' : 'unauthenticated';
+    } catch {
+      return 'unauthenticated';
+    }
+  };
 }

@@ -9,6 +9,7 @@ import {
   ErrorCodes,
   ShoalError,
   TooLargeError,
+  UnauthorizedError,
   type ErrorCode,
 } from '../errors.js';
 import type { Startable } from '../time.js';
@@ -77,6 +78,16 @@ export class HttpApi implements Startable {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://shoal');
     const svc = this.options.service;
+    if (svc.authorize !== undefined && url.pathname !== '/health') {
+      const local = url.searchParams.get('local');
+      const scope = url.pathname.startsWith('/kv/') && local !== 'true' && local !== '1' ? 'kv' : 'node';
+      const verdict = svc.authorize(bearer(req), scope);
+      if (verdict === 'unauthenticated') {
+        res.setHeader('www-authenticate', 'Bearer realm="shoal"');
+        throw new UnauthorizedError('this node wants Authorization: Bearer <cluster key or client token>');
+      }
+      if (verdict === 'forbidden') throw new ForbiddenError(`a client token may only read and write /kv/ keys, not ${url.pathname}`);
+    }
     if (url.pathname.startsWith('/kv/')) {
       const key = decodeKey(url.pathname.slice(4));
       switch (req.method) {
@@ -194,6 +205,16 @@ export class HttpApi implements Startable {
   }
 }
 
+/** The credential of an `Authorization: Bearer …` header; undefined when there is none. */
+function bearer(req: IncomingMessage): string | undefined {
+  const h = req.headers.authorization;
+  const m = h === undefined ? null : /^Bearer\s+(\S+)\s*$/i.exec(h);
+  return m === null ? undefined : m[1];
+}
+
+/** A known credential asking for what it may not do: 403, with the usual error code. */
+class ForbiddenError extends UnauthorizedError {}
+
 function decodeKey(raw: string): Buffer {
   let key: string;
   try {
@@ -276,5 +297,5 @@ function sendError(res: ServerResponse, err: unknown): void {
   const message = e?.message ?? 'internal error';
   // The connection may carry an unread body (e.g. a refused oversized value): close it.
   res.setHeader('connection', 'close');
-  sendJson(res, STATUS_OF[code], { error: { code, message } });
+  sendJson(res, err instanceof ForbiddenError ? 403 : STATUS_OF[code], { error: { code, message } });
 }

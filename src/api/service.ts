@@ -23,6 +23,12 @@ export interface KeyValueService {
   metrics?(): string;
   /** Whether the node serves requests (GET /health). */
   healthy(): boolean;
+  /**
+   * Checks a request's bearer credential (undefined: none sent) for `scope`: 'kv'
+   * is /kv/ reads and writes, 'node' everything else but /health. Absent: the API
+   * is open to anyone who reaches it.
+   */
+  authorize?(credential: string | undefined, scope: 'kv' | 'node'): 'ok' | 'unauthenticated' | 'forbidden';
   /** Largest value accepted, so the API can refuse a body before reading it all. */
   readonly maxValueBytes: number;
   /** Membership changes and diagnostics (POST /admin/join, /admin/leave, /admin/remove; GET /admin/partitions). */

@@ -5,6 +5,8 @@ import { parseArgs } from 'node:util';
 import type { CoordinatorStats } from '../coordinator/index.js';
 import type { StoreStats } from '../storage/index.js';
 import { formatReplication } from '../ring/index.js';
+import { ConfigError } from './config.js';
+import { readKeyFile } from './key-file.js';
 
 export const ADMIN_USAGE = `Usage:
   shoal admin join <seed-host:port>   a node started with --no-join joins the cluster of <seed>
@@ -17,6 +19,7 @@ Options:
   --wait             admin: wait until the ring change has completed, printing progress
   --timeout-ms N     with --wait, give up after N ms (default 600000)
   --json             status: print the raw JSON
+  --cluster-key-file FILE   send the cluster key (a node started with --http-auth wants it)
 `;
 
 export interface Status {
@@ -45,7 +48,7 @@ type Out = (line: string) => void;
 export async function runAdmin(argv: string[], out: Out = (l) => process.stdout.write(l + '\n'), err: Out = (l) => process.stderr.write(l + '\n')): Promise<number> {
   const parsed = parse(argv, err);
   if (parsed === undefined) return 2;
-  const { action, arg, base, wait, timeoutMs } = parsed;
+  const { action, arg, base, wait, timeoutMs, auth } = parsed;
   if (action === 'help') {
     out(ADMIN_USAGE);
     return 0;
@@ -57,8 +60,8 @@ export async function runAdmin(argv: string[], out: Out = (l) => process.stdout.
   }
   let before: Status;
   try {
-    before = await getJson<Status>(`${base}/status`);
-    await call(`${base}/admin/${action}`, body);
+    before = await getJson<Status>(`${base}/status`, auth);
+    await call(`${base}/admin/${action}`, body, auth);
   } catch (e) {
     err(`shoal admin ${action}: ${(e as Error).message}`);
     return 1;
@@ -71,7 +74,7 @@ export async function runAdmin(argv: string[], out: Out = (l) => process.stdout.
   for (;;) {
     let st: Status | undefined;
     try {
-      st = await getJson<Status>(`${base}/status`);
+      st = await getJson<Status>(`${base}/status`, auth);
     } catch {
       // a leaving node stops serving when it is done
       if (action === 'leave' && target === before.id) {
@@ -100,9 +103,13 @@ export async function runAdmin(argv: string[], out: Out = (l) => process.stdout.
 }
 
 export async function runStatus(argv: string[], out: Out = (l) => process.stdout.write(l + '\n'), err: Out = (l) => process.stderr.write(l + '\n')): Promise<number> {
-  let values: { http?: string; json?: boolean; help?: boolean };
+  let values: { http?: string; json?: boolean; help?: boolean; 'cluster-key-file'?: string };
   try {
-    values = parseArgs({ args: argv, options: { http: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, strict: true }).values;
+    values = parseArgs({
+      args: argv,
+      options: { http: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' }, 'cluster-key-file': { type: 'string' } },
+      strict: true,
+    }).values;
   } catch (e) {
     err(`shoal status: ${(e as Error).message}\n\n${ADMIN_USAGE}`);
     return 2;
@@ -118,7 +125,7 @@ export async function runStatus(argv: string[], out: Out = (l) => process.stdout
   }
   let st: Status;
   try {
-    st = await getJson<Status>(`${base}/status`);
+    st = await getJson<Status>(`${base}/status`, authOf(values['cluster-key-file']));
   } catch (e) {
     err(`shoal status: ${(e as Error).message}`);
     return 1;
@@ -197,12 +204,18 @@ function mb(bytes: number): string {
 function parse(
   argv: string[],
   err: Out,
-): { action: 'join' | 'leave' | 'remove' | 'help'; arg: string | undefined; base: string; wait: boolean; timeoutMs: number } | undefined {
-  let parsed: { values: { http?: string; wait?: boolean; 'timeout-ms'?: string; help?: boolean }; positionals: string[] };
+): { action: 'join' | 'leave' | 'remove' | 'help'; arg: string | undefined; base: string; wait: boolean; timeoutMs: number; auth: string | undefined } | undefined {
+  let parsed: { values: { http?: string; wait?: boolean; 'timeout-ms'?: string; help?: boolean; 'cluster-key-file'?: string }; positionals: string[] };
   try {
     parsed = parseArgs({
       args: argv,
-      options: { http: { type: 'string' }, wait: { type: 'boolean' }, 'timeout-ms': { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      options: {
+        http: { type: 'string' },
+        wait: { type: 'boolean' },
+        'timeout-ms': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+        'cluster-key-file': { type: 'string' },
+      },
       allowPositionals: true,
       strict: true,
     });
@@ -211,7 +224,7 @@ function parse(
     return undefined;
   }
   const [action, arg, extra] = parsed.positionals;
-  if (parsed.values.help || action === undefined || action === 'help') return { action: 'help', arg: undefined, base: '', wait: false, timeoutMs: 0 };
+  if (parsed.values.help || action === undefined || action === 'help') return { action: 'help', arg: undefined, base: '', wait: false, timeoutMs: 0, auth: undefined };
   if (action !== 'join' && action !== 'leave' && action !== 'remove') {
     err(`shoal admin: unknown action "${action}"\n\n${ADMIN_USAGE}`);
     return undefined;
@@ -226,7 +239,24 @@ function parse(
     err('shoal admin: --http must be HOST:PORT and --timeout-ms a positive whole number');
     return undefined;
   }
-  return { action, arg, base, wait: parsed.values.wait === true, timeoutMs };
+  let auth: string | undefined;
+  try {
+    auth = authOf(parsed.values['cluster-key-file']);
+  } catch (e) {
+    err(`shoal admin: ${(e as Error).message}`);
+    return undefined;
+  }
+  return { action, arg, base, wait: parsed.values.wait === true, timeoutMs, auth };
+}
+
+/** The Authorization header for a key file's primary key; undefined without a file. Throws when the file is bad. */
+function authOf(file: string | undefined): string | undefined {
+  if (file === undefined) return undefined;
+  try {
+    return `Bearer ${readKeyFile(file)[0]!.toString('hex')}`;
+  } catch (e) {
+    throw new Error(e instanceof ConfigError ? e.problems.join('; ') : (e as Error).message);
+  }
 }
 
 function baseUrl(http: string | undefined): string | undefined {
@@ -234,18 +264,18 @@ function baseUrl(http: string | undefined): string | undefined {
   return /^[^\s/:]+:\d{1,5}$/.test(hp) ? `http://${hp}` : undefined;
 }
 
-async function getJson<T>(url: string): Promise<T> {
-  const res = await fetch(url, { signal: AbortSignal.timeout(10_000) }).catch((e: unknown) => {
+async function getJson<T>(url: string, auth: string | undefined): Promise<T> {
+  const res = await fetch(url, { signal: AbortSignal.timeout(10_000), ...(auth !== undefined ? { headers: { authorization: auth } } : {}) }).catch((e: unknown) => {
     throw new Error(`cannot reach ${url}: ${(e as Error).message}`);
   });
-  if (!res.ok) throw new Error(`${url} answered ${res.status}`);
+  if (!res.ok) throw new Error(`${url} answered ${res.status}${res.status === 401 ? ' (the node wants --cluster-key-file)' : ''}`);
   return (await res.json()) as T;
 }
 
-async function call(url: string, body: unknown): Promise<unknown> {
+async function call(url: string, body: unknown, auth: string | undefined): Promise<unknown> {
   const res = await fetch(url, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...(auth !== undefined ? { authorization: auth } : {}) },
     body: JSON.stringify(body),
     signal: AbortSignal.timeout(30_000),
   }).catch((e: unknown) => {

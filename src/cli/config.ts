@@ -54,6 +54,8 @@ export interface StartConfig {
   speculativeRetry: SpeculativeRetry;
   /** Client token names refused at the handshake. */
   revokedClients: string[];
+  /** The HTTP API wants a bearer credential (cluster key, or a client token for /kv/). */
+  httpAuth: boolean;
 }
 
 export class ConfigError extends Error {
@@ -97,6 +99,7 @@ const DEFAULTS: Omit<StartConfig, 'clusterKeyFile' | 'id'> = {
   readFanout: 'all',
   speculativeRetry: { kind: 'percentile', p: 99 },
   revokedClients: [],
+  httpAuth: false,
 };
 
 type Kind = 'string' | 'int' | 'list' | 'bool' | 'speculation' | 'replication';
@@ -139,6 +142,7 @@ const KEYS: Record<string, [keyof StartConfig, Kind]> = {
   'read-fanout': ['readFanout', 'string'],
   'speculative-retry': ['speculativeRetry', 'speculation'],
   'revoked-clients': ['revokedClients', 'list'],
+  'http-auth': ['httpAuth', 'bool'],
 };
 
 export const START_USAGE = `Usage: shoal start [options]
@@ -148,6 +152,8 @@ export const START_USAGE = `Usage: shoal start [options]
   --host ADDR              bind and advertise address (default 127.0.0.1)
   --port N                 TCP for peers and clients, and UDP gossip (default 7400; 0 picks one)
   --http-port N            HTTP API; 0 disables (default 7480)
+  --http-auth              the HTTP API wants Authorization: Bearer <cluster key> (or a
+                           client token, for /kv/ only); /health stays open
   --data DIR               data folder (default ./shoal-data)
   --seeds H:P,H:P          nodes to join through (none: found a new cluster)
   --dc NAME --rack NAME    placement for replica spreading (default dc1 / rack1)

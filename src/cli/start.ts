@@ -67,6 +67,7 @@ export async function runStart(argv: string[]): Promise<number> {
       ...(cfg.maxHints !== undefined ? { maxHints: cfg.maxHints } : {}),
       notFoundOk: cfg.notFoundOk,
       ...(cfg.revokedClients.length > 0 ? { revokedClients: new Set(cfg.revokedClients) } : {}),
+      httpAuth: cfg.httpAuth,
       readFanout: cfg.readFanout,
       speculativeRetry: cfg.speculativeRetry,
       antiEntropy,

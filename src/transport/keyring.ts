@@ -125,6 +125,19 @@ export class Keyring {
     return undefined;
   }
 
+  /** Whether `key` is a key of this ring (constant time in its bytes). */
+  holds(key: Uint8Array): boolean {
+    const mine = this.keyById(keyIdOf(key));
+    return mine !== undefined && key.length === KEY_BYTES && timingSafeEqual(mine, key);
+  }
+
+  /** Whether `key` is client `name`'s token key under a key of this ring. */
+  holdsClient(name: string, key: Uint8Array): boolean {
+    if (key.length !== KEY_BYTES) return false;
+    for (const k of this.keys.values()) if (timingSafeEqual(clientKey(k, name), key)) return true;
+    return false;
+  }
+
   /** HMAC-SHA256 with the primary key, for connection handshakes. */
   proof(data: Uint8Array): { keyId: Buffer; proof: Buffer } {
     return { keyId: this.primaryId, proof: createHmac('sha256', this.primaryKey).update(data).digest() };

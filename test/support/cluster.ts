@@ -104,6 +104,11 @@ export class ProcessCluster {
     return join(this.dir, 'cluster.key');
   }
 
+  /** The cluster key as a bearer credential: what nodes started with --http-auth want (others ignore it). */
+  get auth(): Record<string, string> {
+    return { authorization: `Bearer ${this.key}` };
+  }
+
   static async start(options: ClusterOptions): Promise<ProcessCluster> {
     const dir = await mkdtemp(join(tmpdir(), 'shoal-cluster-'));
     const c = new ProcessCluster(dir, options);
@@ -158,7 +163,7 @@ export class ProcessCluster {
 
   /** The node's own siblings of key (HTTP `?local=true`, no quorum), sorted; [] when it has none. */
   async localValues(node: ClusterNode, key: string): Promise<string[]> {
-    const res = await fetch(`http://127.0.0.1:${node.httpPort}/kv/${encodeURIComponent(key)}?local=true`, { signal: AbortSignal.timeout(10_000) });
+    const res = await fetch(`http://127.0.0.1:${node.httpPort}/kv/${encodeURIComponent(key)}?local=true`, { signal: AbortSignal.timeout(10_000), headers: this.auth });
     if (res.status === 404) return [];
     if (res.status === 200) return [await res.text()];
     const body = (await res.json()) as { siblings: string[] };
@@ -166,7 +171,7 @@ export class ProcessCluster {
   }
 
   async status(node: ClusterNode): Promise<NodeStatus> {
-    const res = await fetch(`http://127.0.0.1:${node.httpPort}/status`, { signal: AbortSignal.timeout(2000) });
+    const res = await fetch(`http://127.0.0.1:${node.httpPort}/status`, { signal: AbortSignal.timeout(2000), headers: this.auth });
     return (await res.json()) as NodeStatus;
   }
 
@@ -204,7 +209,7 @@ export class ProcessCluster {
 
   /** Runs the `shoal` CLI (e.g. ['admin', 'join', seed]) against a node's HTTP API. */
   async cli(node: ClusterNode, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-    const child = spawn(process.execPath, [join(packageRoot(), 'dist/src/cli/main.js'), ...args, '--http', `127.0.0.1:${node.httpPort}`], {
+    const child = spawn(process.execPath, [join(packageRoot(), 'dist/src/cli/main.js'), ...args, '--http', `127.0.0.1:${node.httpPort}`, '--cluster-key-file', this.keyFile], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -217,7 +222,7 @@ export class ProcessCluster {
 
   /** GET /admin/partitions of a node. */
   async partitions(node: ClusterNode): Promise<PartitionReport> {
-    const res = await fetch(`http://127.0.0.1:${node.httpPort}/admin/partitions`, { signal: AbortSignal.timeout(10_000) });
+    const res = await fetch(`http://127.0.0.1:${node.httpPort}/admin/partitions`, { signal: AbortSignal.timeout(10_000), headers: this.auth });
     return (await res.json()) as PartitionReport;
   }
 
