@@ -66,6 +66,7 @@ async function direct(dir: string): Promise<Row[]> {
     read: (to, key, readFor) => coords.get(to)!.replicaRead(key, readFor),
     forwardPut: () => Promise.reject(new Error('every put goes to a replica here')),
     forwardDelete: () => Promise.reject(new Error('every delete goes to a replica here')),
+    forwardTouch: () => Promise.reject(new Error('every touch goes to a replica here')),
   };
   for (const id of ids) {
     coords.set(

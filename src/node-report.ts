@@ -92,6 +92,7 @@ export function nodeMetrics(node: ShoalNode): string {
   put('gets_total', c.gets, 'get requests coordinated');
   put('puts_total', c.puts, 'put requests coordinated');
   put('deletes_total', c.deletes, 'delete requests coordinated');
+  put('touches_total', c.touches, 'touch requests coordinated');
   put('forwarded_total', c.forwarded, 'writes forwarded to a replica of the key');
   put('fallback_writes_total', c.fallbackWrites, 'writes sent to a fallback with a hint');
   put('read_repairs_total', c.readRepairs, 'replicas repaired after a read');

@@ -69,6 +69,12 @@ async function handleOther(node: ShoalNode, req: Body, peer: PeerInfo): Promise<
       await node.coordinator.delete(Buffer.from(v.key), { context: v.context, w: v.w, scope: scopeOf(v.scope), forwarded });
       return { kind: 'clientDeleteReply', value: {} };
     }
+    case 'clientTouch': {
+      const v = req.value;
+      const forwarded = v.forwarded && peer.client === '';
+      const out = await node.coordinator.touch(Buffer.from(v.key), v.ttlMs, { r: v.r, w: v.w, scope: scopeOf(v.scope), forwarded });
+      return { kind: 'clientTouchReply', value: out };
+    }
     case 'ringRequest':
       return { kind: 'ringReply', value: ringReply(node) };
   }

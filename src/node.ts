@@ -368,6 +368,7 @@ export class ShoalNode {
                 },
                 put: (key, value, opts) => coordinator.put(key, value, opts),
                 delete: (key, opts) => coordinator.delete(key, opts),
+                touch: (key, ttlMs, opts) => coordinator.touch(key, ttlMs, opts),
                 status: () => ref.node!.status(),
                 metrics: () => ref.node!.metrics(),
                 healthy: () => ref.node !== undefined && ref.node.stopping === undefined,

@@ -15,6 +15,8 @@ export interface ReplicaStore {
   delete(key: Buffer, options: { context?: Uint8Array; staged?: (set: SiblingSet) => void }): Promise<SiblingSet>;
   getSet(key: Buffer): Promise<SiblingSet | undefined>;
   merge(key: Buffer, set: SiblingSet): Promise<SiblingSet | undefined>;
+  /** New time to live for the live versions (written again under new dots); undefined when none is live. */
+  touch(key: Buffer, ttlMs: number): Promise<SiblingSet | undefined>;
   putHint(owner: string, key: Buffer, set: SiblingSet): Promise<unknown>;
   getHint(owner: string, key: Buffer): Promise<SiblingSet | undefined>;
 }
@@ -65,6 +67,12 @@ export class ForwardingReplica implements ReplicaStore {
   async merge(key: Buffer, set: SiblingSet, ringId?: Uint8Array): Promise<SiblingSet | undefined> {
     const out = await this.store.merge(key, set);
     if (out !== undefined) await this.forward(key, out, ringId);
+    return out;
+  }
+
+  async touch(key: Buffer, ttlMs: number, options: { ringId?: Uint8Array } = {}): Promise<SiblingSet | undefined> {
+    const out = await this.store.touch(key, ttlMs);
+    if (out !== undefined) await this.forward(key, out, options.ringId);
     return out;
   }
 

@@ -102,8 +102,10 @@ export class HttpApi implements Startable {
           res.writeHead(204).end();
           return;
         }
+        case 'PATCH':
+          return this.touch(req, res, key, url);
         default:
-          res.writeHead(405, { allow: 'GET, HEAD, PUT, POST, DELETE' });
+          res.writeHead(405, { allow: 'GET, HEAD, PUT, POST, DELETE, PATCH' });
           res.end();
           return;
       }
@@ -189,14 +191,22 @@ export class HttpApi implements Startable {
     }
   }
 
+  /** PATCH /kv/{key} with X-Shoal-TTL (0: never expire): 204 with the new context, 404 when nothing is live. */
+  private async touch(req: IncomingMessage, res: ServerResponse, key: Buffer, url: URL): Promise<void> {
+    const ttlMs = ttlOf(req, true);
+    if (ttlMs === undefined) throw new BadRequestError(`PATCH (touch) needs ${TTL_HEADER}: the new time to live in milliseconds (0: never expire)`);
+    req.resume(); // a body, if any, means nothing here
+    const out = await this.options.service.touch(key, ttlMs, { r: quorumParam(url, 'r'), w: quorumParam(url, 'w'), scope: scopeParam(url) });
+    if (!out.touched) {
+      res.writeHead(404).end();
+      return;
+    }
+    res.writeHead(204, { [CONTEXT_HEADER]: out.context.toString('base64url') }).end();
+  }
+
   private async put(req: IncomingMessage, res: ServerResponse, key: Buffer, url: URL): Promise<void> {
     const context = contextOf(req);
-    const ttl = req.headers[TTL_HEADER];
-    let ttlMs: number | undefined;
-    if (ttl !== undefined) {
-      ttlMs = Number(ttl);
-      if (!Number.isSafeInteger(ttlMs) || ttlMs <= 0) throw new BadRequestError(`${TTL_HEADER} must be a positive whole number of milliseconds`);
-    }
+    const ttlMs = ttlOf(req, false);
     const w = quorumParam(url, 'w');
     const scope = scopeParam(url);
     const value = await readBody(req, this.options.service.maxValueBytes);
@@ -214,6 +224,15 @@ function bearer(req: IncomingMessage): string | undefined {
 
 /** A known credential asking for what it may not do: 403, with the usual error code. */
 class ForbiddenError extends UnauthorizedError {}
+
+/** The X-Shoal-TTL header as milliseconds: undefined when absent; `zero` allows 0 (no expiry). */
+function ttlOf(req: IncomingMessage, zero: boolean): number | undefined {
+  const ttl = req.headers[TTL_HEADER];
+  if (ttl === undefined) return undefined;
+  const ms = Number(ttl);
+  if (!Number.isSafeInteger(ms) || ms < (zero ? 0 : 1)) throw new BadRequestError(`${TTL_HEADER} must be a ${zero ? 'non-negative' : 'positive'} whole number of milliseconds`);
+  return ms;
+}
 
 function decodeKey(raw: string): Buffer {
   let key: string;

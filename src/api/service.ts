@@ -17,6 +17,8 @@ export interface KeyValueService {
   getLocal(key: Buffer): Promise<GetResult>;
   put(key: Buffer, value: Buffer, options: { context?: Buffer; ttlMs?: number; w?: number; scope?: Scope }): Promise<{ context: Buffer }>;
   delete(key: Buffer, options: { context?: Buffer; w?: number; scope?: Scope }): Promise<void>;
+  /** New time to live for the key's live versions; touched false when none is live. */
+  touch(key: Buffer, ttlMs: number, options: { r?: number; w?: number; scope?: Scope }): Promise<{ touched: boolean; context: Buffer }>;
   /** JSON-serialisable status (GET /status). */
   status(): unknown;
   /** Prometheus text exposition (GET /metrics). */

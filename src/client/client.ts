@@ -59,6 +59,14 @@ export interface PutOptions {
   scope?: Scope;
 }
 
+export interface TouchOptions {
+  /** Replies the read that finds the live versions waits for (default: the cluster's R). */
+  r?: number;
+  /** Acks to wait for (default: the cluster's W). */
+  w?: number;
+  scope?: Scope;
+}
+
 export interface DeleteOptions {
   context?: Uint8Array;
   w?: number;
@@ -202,6 +210,23 @@ export class Client {
       value: { key: k, context: options.context ?? EMPTY, w: options.w ?? 0, forwarded: false, scope: scopeCode(options.scope) },
     });
     if (reply.kind !== 'clientDeleteReply') throw unexpected(reply);
+  }
+
+  /**
+   * Gives the key's live values a new time to live, from now (0: never expire),
+   * without sending them: a session store's sliding expiry. `touched` is false
+   * when nothing was live (absent, deleted or expired); nothing is written then.
+   * Siblings stay siblings; `context` covers the rewritten versions.
+   */
+  async touch(key: string | Uint8Array, ttlMs: number, options: TouchOptions = {}): Promise<{ touched: boolean; context: Buffer }> {
+    const k = toKey(key);
+    if (!Number.isSafeInteger(ttlMs) || ttlMs < 0) throw new BadRequestError('ttlMs must be a non-negative integer');
+    const reply = await this.send(k, {
+      kind: 'clientTouch',
+      value: { key: k, ttlMs, r: options.r ?? 0, w: options.w ?? 0, forwarded: false, scope: scopeCode(options.scope) },
+    });
+    if (reply.kind !== 'clientTouchReply') throw unexpected(reply);
+    return { touched: reply.value.touched, context: Buffer.from(reply.value.context) };
   }
 
   async close(): Promise<void> {

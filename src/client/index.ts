@@ -1,2 +1,2 @@
 // The SDK face.
-export { Client, type ClientOptions, type ClientStats, type DeleteOptions, type GetOptions, type PutOptions, type Scope } from './client.js';
+export { Client, type ClientOptions, type ClientStats, type DeleteOptions, type GetOptions, type PutOptions, type Scope, type TouchOptions } from './client.js';

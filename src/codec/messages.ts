@@ -137,6 +137,18 @@ export interface ClientDelete {
   scope?: QuorumScopeCode;
 }
 export type ClientDeleteReply = Record<string, never>;
+export interface ClientTouch {
+  key: Uint8Array;
+  ttlMs: number;
+  r: number;
+  w: number;
+  scope?: QuorumScopeCode;
+  forwarded: boolean;
+}
+export interface ClientTouchReply {
+  touched: boolean;
+  context: Uint8Array;
+}
 export type RingRequest = Record<string, never>;
 export interface PartitionOwners {
   nodes: string[];
@@ -267,6 +279,8 @@ export interface EnvelopeBodies {
   clientPutReply: ClientPutReply;
   clientDelete: ClientDelete;
   clientDeleteReply: ClientDeleteReply;
+  clientTouch: ClientTouch;
+  clientTouchReply: ClientTouchReply;
   ringRequest: RingRequest;
   ringReply: RingReply;
   ringPush: RingState;

@@ -66,6 +66,7 @@ export interface CoordinatorStats {
   gets: number;
   puts: number;
   deletes: number;
+  touches: number;
   forwarded: number;
   fallbackWrites: number;
   /** Hints this coordinator kept for replicas that had no stand-in. */
@@ -89,6 +90,7 @@ export class Coordinator {
     gets: 0,
     puts: 0,
     deletes: 0,
+    touches: 0,
     forwarded: 0,
     fallbackWrites: 0,
     coordinatorHints: 0,
@@ -184,6 +186,52 @@ export class Coordinator {
         },
       }),
     );
+  }
+
+  /**
+   * Gives the key's live versions a new time to live (0: none), as a session store
+   * slides a session's expiry. The coordinator (a replica; others forward) reads
+   * the key at R, folds what it read into its own copy, writes each live version
+   * again under a new dot with the new expiry (Store.touch) and replicates that
+   * like a put, answering after W acks. Siblings stay siblings. `touched` is false
+   * when nothing was live, and then nothing is written.
+   */
+  async touch(
+    key: Buffer,
+    ttlMs: number,
+    options: { r?: number; w?: number; scope?: QuorumScope; forwarded?: boolean } = {},
+  ): Promise<{ touched: boolean; context: Buffer }> {
+    this.checkKey(key);
+    if (!Number.isSafeInteger(ttlMs) || ttlMs < 0) throw new BadRequestError('ttlMs must be a non-negative integer');
+    const r = this.quorum('r', options.r);
+    const w = this.quorum('w', options.w);
+    const scope = options.scope;
+    this.stats.touches++;
+    // Set when the replica this was forwarded to found nothing live (a rejection
+    // there would send write() on to the next replica).
+    let untouched = false;
+    try {
+      const out = await this.countErrors(
+          this.write(key, w, scope, options.forwarded === true, {
+            local: async (_staged, ringId) => {
+              const seen = await this.read(key, r, scope);
+              if (seen !== undefined) await this.o.local.merge(key, seen, ringId);
+              const set = await this.o.local.touch(key, ttlMs, { ringId });
+              if (set === undefined) throw NOTHING_LIVE;
+              return set;
+            },
+            forward: async (node) => {
+              const out = await this.o.peers.forwardTouch(node, { key, ttlMs, r, w, scope }, this.o.requestTimeoutMs);
+              untouched = !out.touched;
+              return { context: out.context };
+            },
+          }),
+      );
+      return untouched ? { touched: false, context: EMPTY_CONTEXT } : { touched: true, context: out.context };
+    } catch (err) {
+      if (err === NOTHING_LIVE) return { touched: false, context: EMPTY_CONTEXT };
+      throw err;
+    }
   }
 
   // ------------------------------------------------------------------ replica side
@@ -550,6 +598,9 @@ class ReadRound {
 }
 
 const RESOLVED = Promise.resolve();
+
+/** Thrown through write() when a touch finds nothing live: no write happens, and touch() answers touched: false. */
+const NOTHING_LIVE = new Error('nothing live to touch');
 
 /** Equal clocks and, sibling by sibling, equal dots, expiries and tombstones: what digest() covers. */
 function sameVersions(a: SiblingSet, b: SiblingSet): boolean {

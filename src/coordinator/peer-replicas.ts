@@ -51,6 +51,18 @@ export class PeerReplicas implements ReplicaPeers {
     const reply = await this.peers.request(m.host, m.port, { kind: 'clientDelete', value }, { timeoutMs });
     if (reply.kind !== 'clientDeleteReply') throw new UnavailableError(`forwarded delete answered with ${reply.kind}`);
   }
+
+  async forwardTouch(
+    nodeId: string,
+    req: { key: Buffer; ttlMs: number; r: number; w: number; scope?: QuorumScope | undefined },
+    timeoutMs: number,
+  ): Promise<{ touched: boolean; context: Buffer }> {
+    const m = this.addr(nodeId);
+    const value = { key: req.key, ttlMs: req.ttlMs, r: req.r, w: req.w, forwarded: true, scope: scopeCode(req.scope) };
+    const reply = await this.peers.request(m.host, m.port, { kind: 'clientTouch', value }, { timeoutMs });
+    if (reply.kind !== 'clientTouchReply') throw new UnavailableError(`forwarded touch answered with ${reply.kind}`);
+    return { touched: reply.value.touched, context: Buffer.from(reply.value.context) };
+  }
 }
 
 /** A forwarded request keeps the scope it came with (the default stays the default). */

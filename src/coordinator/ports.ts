@@ -26,6 +26,8 @@ export interface LocalReplica {
   getSet(key: Buffer): Promise<SiblingSet | undefined>;
   /** Folds another replica's state in (idempotent). */
   merge(key: Buffer, set: SiblingSet, ringId?: Uint8Array): Promise<SiblingSet | undefined>;
+  /** Gives the live versions a new time to live (a write under new dots); undefined when none is live here. */
+  touch(key: Buffer, ttlMs: number, options?: { ringId?: Uint8Array }): Promise<SiblingSet | undefined>;
   putHint(owner: string, key: Buffer, set: SiblingSet): Promise<unknown>;
   getHint(owner: string, key: Buffer): Promise<SiblingSet | undefined>;
 }
@@ -41,6 +43,11 @@ export interface ReplicaPeers {
     timeoutMs: number,
   ): Promise<{ context: Buffer }>;
   forwardDelete(nodeId: string, req: { key: Buffer; context: Uint8Array; w: number; scope?: QuorumScope | undefined }, timeoutMs: number): Promise<void>;
+  forwardTouch(
+    nodeId: string,
+    req: { key: Buffer; ttlMs: number; r: number; w: number; scope?: QuorumScope | undefined },
+    timeoutMs: number,
+  ): Promise<{ touched: boolean; context: Buffer }>;
 }
 
 /** Which replicas a request's R or W counts: any, or those in the coordinator's data centre. */

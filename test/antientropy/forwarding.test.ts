@@ -14,6 +14,7 @@ function fakeStore() {
     delete: async () => set(2),
     merge: async (key) => (key.toString() === 'gone' ? undefined : set(3)),
     getSet: async () => undefined,
+    touch: async () => set(4),
     putHint: async (owner, key) => {
       hints.push([owner, key.toString()]);
     },

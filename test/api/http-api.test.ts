@@ -39,6 +39,10 @@ class FakeService implements KeyValueService {
     this.calls.push({ op: 'delete', key: key.toString(), context: o.context?.toString('hex'), w: o.w });
     this.data.delete(key.toString());
   }
+  async touch(key: Buffer, ttlMs: number, o: { r?: number; w?: number }) {
+    this.calls.push({ op: 'touch', key: key.toString(), ttlMs, r: o.r, w: o.w });
+    return this.data.has(key.toString()) ? { touched: true, context: Buffer.from([1, 1, 9]) } : { touched: false, context: Buffer.alloc(0) };
+  }
   status() {
     return { id: 'n1', members: [] };
   }
@@ -100,6 +104,20 @@ describe('HTTP API', () => {
     expect(svc.calls.at(-1)).toEqual({ op: 'delete', key: 'k', context: '0100', w: undefined });
   });
 
+  it('PATCH touches with the TTL header: 204 with the new context, 404 when nothing is live, 400 without a TTL', async () => {
+    svc.data.set('k', [Buffer.from('v')]);
+    const res = await fetch(`${base}/kv/k?w=3`, { method: 'PATCH', headers: { 'x-shoal-ttl': '60000' } });
+    expect(res.status).toBe(204);
+    expect(res.headers.get('x-shoal-context')).toBe('AQEJ');
+    expect(svc.calls.at(-1)).toEqual({ op: 'touch', key: 'k', ttlMs: 60000, r: undefined, w: 3 });
+    expect((await fetch(`${base}/kv/k`, { method: 'PATCH', headers: { 'x-shoal-ttl': '0' } })).status).toBe(204);
+    expect((await fetch(`${base}/kv/absent`, { method: 'PATCH', headers: { 'x-shoal-ttl': '1000' } })).status).toBe(404);
+    const calls = svc.calls.length;
+    expect((await fetch(`${base}/kv/k`, { method: 'PATCH' })).status).toBe(400);
+    expect((await fetch(`${base}/kv/k`, { method: 'PATCH', headers: { 'x-shoal-ttl': '-5' } })).status).toBe(400);
+    expect(svc.calls.length).toBe(calls);
+  });
+
   it('refuses an oversized value with 413 before storing anything (declared and streamed)', async () => {
     const big = Buffer.alloc(65, 1);
     const declared = await fetch(`${base}/kv/k`, { method: 'PUT', body: big });
@@ -154,6 +172,6 @@ describe('HTTP API', () => {
     expect(health.status).toBe(200);
     expect((await fetch(`${base}/nothing`)).status).toBe(404);
     expect((await fetch(`${base}/status`, { method: 'POST' })).status).toBe(405);
-    expect((await fetch(`${base}/kv/k`, { method: 'PATCH' })).status).toBe(405);
+    expect((await fetch(`${base}/kv/k`, { method: 'OPTIONS' })).status).toBe(405); // PATCH is touch
   });
 });

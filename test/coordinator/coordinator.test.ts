@@ -58,6 +58,11 @@ async function makeSim(): Promise<Sim> {
       reachable(to);
       await s.coords.get(to)!.delete(req.key, { ...req, forwarded: true });
     },
+    forwardTouch: async (to, req) => {
+      s.calls.push({ op: 'forwardTouch', to });
+      reachable(to);
+      return s.coords.get(to)!.touch(req.key, req.ttlMs, { ...req, forwarded: true });
+    },
   };
   for (const id of IDS) {
     s.coords.set(

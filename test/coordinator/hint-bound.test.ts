@@ -46,6 +46,7 @@ async function cluster(full: (walk: readonly string[]) => string[], down: (walk:
     },
     forwardPut: async (to, req) => coords.get(to)!.put(req.key, req.value, { ...req, forwarded: true }),
     forwardDelete: async (to, req) => coords.get(to)!.delete(req.key, { ...req, forwarded: true }),
+    forwardTouch: async (to, req) => coords.get(to)!.touch(req.key, req.ttlMs, { ...req, forwarded: true }),
   };
   for (const id of IDS) {
     coords.set(
