@@ -2,39 +2,31 @@
 // full refuses, and the coordinator moves on to the next fallback (real stores,
 // the network between nodes replaced by direct calls).
 import { afterEach, describe, expect, it } from 'vitest';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Coordinator, type ReplicaPeers } from '../../src/coordinator/index.js';
 import { QuorumUnavailableError, UnavailableError } from '../../src/errors.js';
 import { PreferenceLists, createRing, joinRing } from '../../src/ring/index.js';
-import { Store } from '../../src/storage/index.js';
-import { coordinatorOptions } from './support.js';
+import { TestStores, coordinatorOptions } from './support.js';
 
 const IDS = ['n1', 'n2', 'n3', 'n4', 'n5'];
 const KEY = Buffer.from('bounded');
-let dir: string | undefined;
-const stores = new Map<string, Store>();
+const stores = new TestStores('shoal-hintbound-');
 const coords = new Map<string, Coordinator>();
 
 afterEach(async () => {
   for (const c of coords.values()) await c.drain();
-  for (const s of stores.values()) await s.close();
   coords.clear();
-  stores.clear();
-  if (dir !== undefined) await rm(dir, { recursive: true, force: true });
+  await stores.closeAll();
 });
 
 /** Five nodes; `full` hold no hints at all (maxHints 0); `down` are known dead. */
 async function cluster(full: (walk: readonly string[]) => string[], down: (walk: readonly string[]) => string[]) {
-  dir = await mkdtemp(join(tmpdir(), 'shoal-hintbound-'));
   let ring = createRing(64, IDS[0]!);
   for (const id of IDS.slice(1)) ring = joinRing(ring, id);
   const placement = new PreferenceLists(ring, 3);
   const walk = placement.walk(placement.partitionOf(KEY));
   const fullSet = new Set(full(walk));
   const downSet = new Set(down(walk));
-  for (const id of IDS) stores.set(id, await Store.open({ path: join(dir, id), sweepIntervalMs: 0, ...(fullSet.has(id) ? { maxHints: 0 } : {}) }));
+  await stores.open(IDS, (id) => (fullSet.has(id) ? { maxHints: 0 } : {}));
   const peers: ReplicaPeers = {
     write: async (to, key, set, hintFor) => {
       if (downSet.has(to)) throw new UnavailableError(`${to} is down`);

@@ -2,26 +2,19 @@
 // only; other dcs get writes behind the reply (hinted when they fail) and are not
 // read. Real stores; the network replaced by direct calls a test can fail or hold.
 import { afterEach, describe, expect, it } from 'vitest';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { SiblingSet } from '../../src/codec/index.js';
 import { Coordinator, type CoordinatorOptions, type ReplicaPeers, TargetSet } from '../../src/coordinator/index.js';
 import { QuorumUnavailableError, UnavailableError } from '../../src/errors.js';
 import { PreferenceLists, type Replication, createRing, joinRing } from '../../src/ring/index.js';
-import { Store } from '../../src/storage/index.js';
-import { coordinatorOptions } from './support.js';
+import { TestStores, coordinatorOptions } from './support.js';
 
 const IDS = ['a1', 'a2', 'a3', 'b1', 'b2', 'b3'];
 const dcOf = (id: string) => id[0]!;
 const KEY = Buffer.from('session:7');
-let dir: string | undefined;
-const stores = new Map<string, Store>();
+const stores = new TestStores('shoal-local-');
 
 afterEach(async () => {
-  for (const s of stores.values()) await s.close();
-  stores.clear();
-  if (dir !== undefined) await rm(dir, { recursive: true, force: true });
+  await stores.closeAll();
 });
 
 type Mode = 'ok' | 'fail' | 'hold';
@@ -31,7 +24,6 @@ type Mode = 'ok' | 'fail' | 'hold';
  * coordinator on KEY's first replica in dc a (or on `on`).
  */
 async function setUp(o: { replication?: Replication; on?: (h: { a: string[]; b: string[]; spareA: string; spareB: string }) => string } & Partial<CoordinatorOptions> = {}) {
-  dir = await mkdtemp(join(tmpdir(), 'shoal-local-'));
   let ring = createRing(64, IDS[0]!);
   for (const id of IDS.slice(1)) ring = joinRing(ring, id);
   const placement = new PreferenceLists(ring, o.replication ?? { a: 2, b: 2 }, (id) => ({ dc: dcOf(id), rack: id }));
@@ -41,7 +33,7 @@ async function setUp(o: { replication?: Replication; on?: (h: { a: string[]; b: 
   const spareA = IDS.find((id) => dcOf(id) === 'a' && !replicas.includes(id))!;
   const spareB = IDS.find((id) => dcOf(id) === 'b' && !replicas.includes(id))!;
   const self = o.on ? o.on({ a, b, spareA, spareB }) : a[0]!;
-  for (const id of IDS) stores.set(id, await Store.open({ path: join(dir, id), sweepIntervalMs: 0 }));
+  await stores.open(IDS);
   const modes = new Map<string, Mode>();
   const unreachable = new Set<string>();
   const reads: string[] = [];

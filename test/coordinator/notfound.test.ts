@@ -2,23 +2,16 @@
 // replica has answered. Real stores; the network replaced by direct calls, with
 // the one replica that holds the key answering last.
 import { afterEach, describe, expect, it } from 'vitest';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Coordinator, type ReplicaPeers } from '../../src/coordinator/index.js';
 import { PreferenceLists, createRing, joinRing } from '../../src/ring/index.js';
-import { Store } from '../../src/storage/index.js';
-import { coordinatorOptions } from './support.js';
+import { TestStores, coordinatorOptions } from './support.js';
 
 const IDS = ['n1', 'n2', 'n3', 'n4'];
 const KEY = Buffer.from('only-on-one');
-let dir: string | undefined;
-const stores = new Map<string, Store>();
+const stores = new TestStores('shoal-notfound-');
 
 afterEach(async () => {
-  for (const s of stores.values()) await s.close();
-  stores.clear();
-  if (dir !== undefined) await rm(dir, { recursive: true, force: true });
+  await stores.closeAll();
 });
 
 /**
@@ -26,12 +19,11 @@ afterEach(async () => {
  * whose reply is held back until the other replica's reply has been delivered.
  */
 async function setUp(notFoundOk: boolean) {
-  dir = await mkdtemp(join(tmpdir(), 'shoal-notfound-'));
   let ring = createRing(64, IDS[0]!);
   for (const id of IDS.slice(1)) ring = joinRing(ring, id);
   const placement = new PreferenceLists(ring, 3);
   const [holder, coord, other] = placement.replicas(placement.partitionOf(KEY));
-  for (const id of IDS) stores.set(id, await Store.open({ path: join(dir, id), sweepIntervalMs: 0 }));
+  await stores.open(IDS);
   await stores.get(holder!)!.put(KEY, Buffer.from('v'));
   let otherAnswered!: () => void;
   const otherDone = new Promise<void>((r) => (otherAnswered = r));

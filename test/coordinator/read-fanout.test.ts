@@ -2,26 +2,19 @@
 // misses the key or is slow. Real stores; the network replaced by direct calls
 // whose replies a test can fail or hold back. Only the speculation timer is faked.
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { SiblingSet } from '../../src/codec/index.js';
 import { Coordinator, type CoordinatorOptions, type ReadResult, type ReplicaPeers, type SpeculativeRetry } from '../../src/coordinator/index.js';
 import { UnavailableError } from '../../src/errors.js';
 import { PreferenceLists, createRing, joinRing } from '../../src/ring/index.js';
-import { Store } from '../../src/storage/index.js';
-import { coordinatorOptions } from './support.js';
+import { TestStores, coordinatorOptions } from './support.js';
 
 const IDS = ['n1', 'n2', 'n3', 'n4'];
 const KEY = Buffer.from('session:42');
-let dir: string | undefined;
-const stores = new Map<string, Store>();
+const stores = new TestStores('shoal-fanout-');
 
 afterEach(async () => {
   vi.useRealTimers();
-  for (const s of stores.values()) await s.close();
-  stores.clear();
-  if (dir !== undefined) await rm(dir, { recursive: true, force: true });
+  await stores.closeAll();
 });
 
 /** How a node answers replica reads: at once, with an error, or when the test releases it. */
@@ -29,13 +22,12 @@ type Mode = 'ok' | 'fail' | 'hold';
 
 /** A coordinator on the key's first replica (where the SDK sends), as the ring places KEY on 4 nodes with N=3. */
 async function setUp(o: Partial<CoordinatorOptions> = {}) {
-  dir = await mkdtemp(join(tmpdir(), 'shoal-fanout-'));
   let ring = createRing(64, IDS[0]!);
   for (const id of IDS.slice(1)) ring = joinRing(ring, id);
   const placement = new PreferenceLists(ring, 3);
   const [first, second, third] = placement.replicas(placement.partitionOf(KEY)) as [string, string, string];
   const fallback = IDS.find((id) => ![first, second, third].includes(id))!;
-  for (const id of IDS) stores.set(id, await Store.open({ path: join(dir, id), sweepIntervalMs: 0 }));
+  await stores.open(IDS);
   const modes = new Map<string, Mode>();
   const reads: string[] = [];
   const repairs: string[] = [];

@@ -1,29 +1,21 @@
 // touch: a session's sliding expiry. Real stores on one manual clock; the network
 // replaced by direct calls to the other coordinators (a node can be made to fail).
 import { afterEach, describe, expect, it } from 'vitest';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Coordinator, type CoordinatorOptions, type ReplicaPeers } from '../../src/coordinator/index.js';
 import { BadRequestError, UnavailableError } from '../../src/errors.js';
 import { PreferenceLists, createRing, joinRing } from '../../src/ring/index.js';
-import { Store } from '../../src/storage/index.js';
 import { ManualClock } from '../../src/time.js';
-import { coordinatorOptions } from './support.js';
+import { TestStores, coordinatorOptions } from './support.js';
 
 const IDS = ['n1', 'n2', 'n3', 'n4'];
 const KEY = Buffer.from('session:9');
-let dir: string | undefined;
-const stores = new Map<string, Store>();
+const stores = new TestStores('shoal-touch-');
 
 afterEach(async () => {
-  for (const s of stores.values()) await s.close();
-  stores.clear();
-  if (dir !== undefined) await rm(dir, { recursive: true, force: true });
+  await stores.closeAll();
 });
 
 async function setUp(o: Partial<CoordinatorOptions> = {}) {
-  dir = await mkdtemp(join(tmpdir(), 'shoal-touch-'));
   const clock = new ManualClock();
   let ring = createRing(64, IDS[0]!);
   for (const id of IDS.slice(1)) ring = joinRing(ring, id);
@@ -31,7 +23,7 @@ async function setUp(o: Partial<CoordinatorOptions> = {}) {
   const replicas = placement.replicas(placement.partitionOf(KEY));
   const outsider = IDS.find((id) => !replicas.includes(id))!;
   // Sweeps off: expiry is only what reads see, on the manual clock.
-  for (const id of IDS) stores.set(id, await Store.open({ path: join(dir, id), sweepIntervalMs: 0, clock }));
+  await stores.open(IDS, () => ({ clock }));
   const down = new Set<string>();
   /** Nodes whose replica reads wait until release() (so a read's repair waits too). */
   const slow = new Set<string>();
