@@ -27,6 +27,8 @@ export function nodeStatus(node: ShoalNode): object {
       perDc: typeof node.replication === 'number' ? null : node.replication,
       quorumScope: node.options.quorumScope ?? 'global',
       dc: node.options.dc ?? 'dc1',
+      /** Members whose push-pull said they place replicas otherwise: id → their replication. */
+      mismatched: Object.fromEntries(node.replicationMismatches),
     },
     ring: ring
       ? {

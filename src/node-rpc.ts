@@ -1,11 +1,10 @@
 // The node's side of the RPC protocol: each request kind goes to the part that
 // serves it. Input from the network is checked here before it reaches a part.
 import type { PushPull, RingState, SiblingSet } from './codec/index.js';
-import { QuorumScopeCode, RingStateCodec } from './codec/index.js';
-import type { QuorumScope } from './coordinator/index.js';
+import { RingStateCodec, scopeOf } from './codec/index.js';
 import { BadRequestError, UnauthorizedError, UnknownMessageError } from './errors.js';
 import type { ShoalNode } from './node.js';
-import { type RingKeeper, ringChecksum, toRingState } from './ring/index.js';
+import { type Replication, type RingKeeper, formatReplication, ringChecksum, toRingState } from './ring/index.js';
 import type { Body, PeerInfo } from './transport/index.js';
 
 /**
@@ -86,8 +85,9 @@ async function handleOther(node: ShoalNode, req: Body, peer: PeerInfo): Promise<
       return { kind: 'ringPushReply', value: {} };
     case 'pushPull': {
       await offerRing(node.ring, req.value.ring);
+      node.checkReplication(peer.nodeId, req.value.replication);
       const mine = node.membership.handlePushPull(req.value);
-      return { kind: 'pushPullReply', value: withRing(mine, node.ring) };
+      return { kind: 'pushPullReply', value: withReplication(withRing(mine, node.ring), node.replication) };
     }
     default: {
       const ae = node.responder.serve(req, peer.nodeId);
@@ -110,19 +110,10 @@ function ringReply(node: ShoalNode) {
   };
 }
 
-/** A request's QuorumScope field; undefined: the node's default. */
-function scopeOf(code: number | undefined): QuorumScope | undefined {
-  switch (code) {
-    case undefined:
-    case QuorumScopeCode.DEFAULT:
-      return undefined;
-    case QuorumScopeCode.GLOBAL:
-      return 'global';
-    case QuorumScopeCode.LOCAL:
-      return 'local';
-    default:
-      throw new BadRequestError(`unknown quorum scope ${code}`);
-  }
+
+/** A push-pull state with this node's replication, so nodes started with different ones find out. */
+export function withReplication(state: PushPull, replication: Replication): PushPull {
+  return { ...state, replication: formatReplication(replication) };
 }
 
 export function withRing(state: PushPull, keeper: RingKeeper): PushPull {

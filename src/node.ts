@@ -27,13 +27,14 @@ import {
   type Replication,
   RingKeeper,
   decodeRing,
+  formatReplication,
   replicationTotal,
   toRingState,
 } from './ring/index.js';
 import { Store } from './storage/index.js';
 import { type Clock, type Startable, systemClock } from './time.js';
 import { type FaultFilter, type Keyring, type NodeTls, RpcPeers, RpcServer, UdpTransport, parseKey, parseToken } from './transport/index.js';
-import { handleRequest, offerRing, withRing } from './node-rpc.js';
+import { handleRequest, offerRing, withReplication, withRing } from './node-rpc.js';
 import { buildOwnership, isUp } from './node-ownership.js';
 import { nodeMetrics, nodeStatus, partitionReport } from './node-report.js';
 
@@ -250,9 +251,12 @@ export class ShoalNode {
 
       const pushPull: PushPullChannel = {
         exchange: async (host, port, state, timeoutMs) => {
-          const reply = await peers.request(host, port, { kind: 'pushPull', value: withRing(state, ring) }, { timeoutMs });
+          const sent = withReplication(withRing(state, ring), o.replication ?? o.n ?? 3);
+          const reply = await peers.request(host, port, { kind: 'pushPull', value: sent }, { timeoutMs });
           if (reply.kind !== 'pushPullReply') throw new UnavailableError(`push-pull answered with ${reply.kind}`);
           await offerRing(ring, reply.value.ring);
+          const other = reply.value.members.find((m) => m.host === host && m.port === port);
+          if (other !== undefined) ref.node?.checkReplication(other.id, reply.value.replication);
           return reply.value;
         },
       };
@@ -474,6 +478,27 @@ export class ShoalNode {
   /** Replicas: N in all, or per data centre (NodeOptions.replication). */
   get replication(): Replication {
     return this.options.replication ?? this.options.n ?? 3;
+  }
+
+  /** Members seen (in push-pull) with a replication other than this node's: id → theirs. */
+  readonly replicationMismatches = new Map<string, string>();
+
+  /**
+   * Notes a peer's replication from a push-pull: nodes that disagree on it place
+   * replicas differently, so reads miss writes. Logged once per peer and shown
+   * in /status until the peer agrees again. '' (an older node) says nothing.
+   */
+  checkReplication(peerId: string, theirs: string | undefined): void {
+    if (peerId === '' || theirs === undefined || theirs === '') return;
+    const mine = formatReplication(this.replication);
+    if (theirs === mine) {
+      this.replicationMismatches.delete(peerId);
+      return;
+    }
+    if (this.replicationMismatches.get(peerId) !== theirs) {
+      this.log.warn('a member places replicas differently: every node needs the same --replication (or --n)', { member: peerId, theirs, mine });
+    }
+    this.replicationMismatches.set(peerId, theirs);
   }
 
   /** The current preference lists (recomputed after ring or placement changes). */

@@ -40,7 +40,7 @@ export interface Status {
   // Absent from nodes older than these fields.
   coordinator?: Pick<CoordinatorStats, 'gets' | 'puts' | 'deletes' | 'replicaReads' | 'readRepairs' | 'speculativeReads' | 'quorumFailures' | 'timeouts'>;
   storage?: Pick<StoreStats, 'keyFilter'>;
-  replication?: { n: number; perDc: Record<string, number> | null; quorumScope: string; dc: string };
+  replication?: { n: number; perDc: Record<string, number> | null; quorumScope: string; dc: string; mismatched?: Record<string, string> };
 }
 
 type Out = (line: string) => void;
@@ -154,6 +154,10 @@ export function describe(st: Status): string[] {
         ? `replication: ${r.n} replicas; this node is in ${r.dc}`
         : `replication: ${formatReplication(r.perDc)} (${r.n} replicas), ${r.quorumScope} quorums by default; this node is in ${r.dc}`,
     );
+    const odd = Object.entries(r.mismatched ?? {});
+    if (odd.length > 0) {
+      lines.push(`WARNING: members with another replication (reads will miss writes): ${odd.map(([id, theirs]) => `${id} (${theirs})`).join(', ')}`);
+    }
   }
   lines.push('members:');
   for (const m of st.members) lines.push(`  ${m.id.padEnd(16)} ${m.status.padEnd(8)} ${(m.ring ?? '').padEnd(8)} ${m.address}`);

@@ -2,7 +2,7 @@
 // straight to a replica of the key (client-driven coordination, which the Dynamo
 // paper measured halving p99.9 latency), failing over along the ring walk.
 import type { Member, RingReply } from '../codec/index.js';
-import { MemberStatus, QuorumScopeCode } from '../codec/index.js';
+import { MemberStatus, type QuorumScope, scopeCode } from '../codec/index.js';
 import { BadRequestError, ClosedError, ShoalError, UnavailableError } from '../errors.js';
 import { PreferenceLists, fromRingState } from '../ring/index.js';
 import { type ClientTls, Keyring, RpcPeers, parseKey, parseToken, type Body } from '../transport/index.js';
@@ -41,7 +41,7 @@ export interface ClientOptions {
  * coordinating node's data centre ('local'; with replicas per dc). Default: the
  * node's --quorum-scope.
  */
-export type Scope = 'global' | 'local';
+export type Scope = QuorumScope;
 
 export interface GetOptions {
   /** Replies to wait for (default: the cluster's R). */
@@ -360,12 +360,6 @@ function routingOf(reply: RingReply, dc: string): Routing {
   return { lists, dc, members, order: new Array<Attempts | undefined>(lists.partitions) };
 }
 
-function scopeCode(scope: Scope | undefined): QuorumScopeCode {
-  if (scope === undefined) return QuorumScopeCode.DEFAULT;
-  if (scope === 'global') return QuorumScopeCode.GLOBAL;
-  if (scope === 'local') return QuorumScopeCode.LOCAL;
-  throw new BadRequestError(`scope must be local or global, got ${String(scope)}`);
-}
 
 function toKey(key: string | Uint8Array): Buffer {
   if (typeof key === 'string') return Buffer.from(key, 'utf8');

@@ -20,3 +20,4 @@ export { DIRECT_ENCODERS, varintSize, writeVarint } from './direct-encoding.js';
 export type { DirectEncoder } from './direct-encoding.js';
 export type { EnvelopeHead } from './envelope-head.js';
 export { errorFromWire, errorToWire, MAX_ERROR_MESSAGE } from './wire-error.js';
+export { type QuorumScope, scopeCode, scopeOf } from './quorum-scope.js';

@@ -101,6 +101,8 @@ export interface PushPull {
   members: Member[];
   join: boolean;
   ring?: RingState | null;
+  /** The sender's replication in canonical form (formatReplication); '' or absent from older nodes. */
+  replication?: string;
 }
 
 export interface WireError {

@@ -212,20 +212,20 @@ export class Coordinator {
     let untouched = false;
     try {
       const out = await this.countErrors(
-          this.write(key, w, scope, options.forwarded === true, {
-            local: async (_staged, ringId) => {
-              const seen = await this.read(key, r, scope);
-              if (seen !== undefined) await this.o.local.merge(key, seen, ringId);
-              const set = await this.o.local.touch(key, ttlMs, { ringId });
-              if (set === undefined) throw NOTHING_LIVE;
-              return set;
-            },
-            forward: async (node) => {
-              const out = await this.o.peers.forwardTouch(node, { key, ttlMs, r, w, scope }, this.o.requestTimeoutMs);
-              untouched = !out.touched;
-              return { context: out.context };
-            },
-          }),
+        this.write(key, w, scope, options.forwarded === true, {
+          local: async (_staged, ringId) => {
+            const seen = await this.read(key, r, scope);
+            if (seen !== undefined) await this.o.local.merge(key, seen, ringId);
+            const set = await this.o.local.touch(key, ttlMs, { ringId });
+            if (set === undefined) throw NOTHING_LIVE;
+            return set;
+          },
+          forward: async (node) => {
+            const out = await this.o.peers.forwardTouch(node, { key, ttlMs, r, w, scope }, this.o.requestTimeoutMs);
+            untouched = !out.touched;
+            return { context: out.context };
+          },
+        }),
       );
       return untouched ? { touched: false, context: EMPTY_CONTEXT } : { touched: true, context: out.context };
     } catch (err) {

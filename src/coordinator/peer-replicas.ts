@@ -1,6 +1,6 @@
 // ReplicaPeers over the RPC transport: other nodes addressed by id, their
 // addresses looked up in membership's view at each call.
-import { type Member, QuorumScopeCode, type SiblingSet } from '../codec/index.js';
+import { type Member, type SiblingSet, scopeCode } from '../codec/index.js';
 import { UnavailableError } from '../errors.js';
 import type { Body, RpcPeers } from '../transport/index.js';
 import type { QuorumScope, ReplicaPeers } from './ports.js';
@@ -63,11 +63,6 @@ export class PeerReplicas implements ReplicaPeers {
     if (reply.kind !== 'clientTouchReply') throw new UnavailableError(`forwarded touch answered with ${reply.kind}`);
     return { touched: reply.value.touched, context: Buffer.from(reply.value.context) };
   }
-}
-
-/** A forwarded request keeps the scope it came with (the default stays the default). */
-export function scopeCode(scope: QuorumScope | undefined): QuorumScopeCode {
-  return scope === 'local' ? QuorumScopeCode.LOCAL : scope === 'global' ? QuorumScopeCode.GLOBAL : QuorumScopeCode.DEFAULT;
 }
 
 function checkWriteReply(reply: Body): void {

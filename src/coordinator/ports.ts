@@ -1,6 +1,8 @@
 // What the coordinator needs from the parts below it. node.ts adapts the storage
 // engine, the RPC transport and membership to these; unit tests use fakes.
-import type { SiblingSet } from '../codec/index.js';
+import type { QuorumScope, SiblingSet } from '../codec/index.js';
+
+export type { QuorumScope };
 import type { PreferenceLists } from '../ring/index.js';
 
 /**
@@ -49,9 +51,6 @@ export interface ReplicaPeers {
     timeoutMs: number,
   ): Promise<{ touched: boolean; context: Buffer }>;
 }
-
-/** Which replicas a request's R or W counts: any, or those in the coordinator's data centre. */
-export type QuorumScope = 'global' | 'local';
 
 /** What the coordinator reads of the cluster's state. */
 export interface ClusterView {

@@ -35,6 +35,9 @@ suite('shoal status', () => {
       'replication: east:3,west:2 (5 replicas), local quorums by default; this node is in west',
     );
     expect(line(undefined)).toBeUndefined();
+    const warned = describe(status({ replication: { n: 3, perDc: null, quorumScope: 'global', dc: 'dc1', mismatched: { n2: 'dc1:3' } } }));
+    expect(warned).toContain('WARNING: members with another replication (reads will miss writes): n2 (dc1:3)');
+    expect(describe(status({ replication: { n: 3, perDc: null, quorumScope: 'global', dc: 'dc1', mismatched: {} } })).some((l) => l.startsWith('WARNING'))).toBe(false);
   });
 
   it("says where the key filter stands: kept from a clean stop, scanning, or failed", () => {

@@ -39,7 +39,7 @@ async function copies(key: string, value: string): Promise<number> {
 describe('a cluster with replicas per data centre (dc1:2, dc2:2)', () => {
   it('reports its replication, and a dc2 client has every request coordinated in dc2', async () => {
     const st = (await cluster.status(cluster.nodes[3]!)) as unknown as { replication: unknown };
-    expect(st.replication).toEqual({ n: 4, perDc: { dc1: 2, dc2: 2 }, quorumScope: 'local', dc: 'dc2' });
+    expect(st.replication).toEqual({ n: 4, perDc: { dc1: 2, dc2: 2 }, quorumScope: 'local', dc: 'dc2', mismatched: {} });
     const client = await cluster.client({ dc: 'dc2' });
     const before = { dc1: (await sum(dc1(), 'puts')) + (await sum(dc1(), 'gets')), forwarded: await sum(cluster.nodes, 'forwarded') };
     for (let i = 0; i < 40; i++) await client.put(`route-${i}`, `v${i}`);
@@ -75,5 +75,27 @@ describe('a cluster with replicas per data centre (dc1:2, dc2:2)', () => {
     for (let i = 0; i < 30; i++) await waitFor(`frozen-${i} on 4 nodes`, async () => (await copies(`frozen-${i}`, `v${i}`)) === 4, 30_000);
     const all = await client.get('frozen-0', { scope: 'global', r: 4 });
     expect(all.values.map(String)).toEqual(['v0']);
+  });
+});
+
+describe('nodes started with different replication', () => {
+  let odd: ProcessCluster;
+
+  beforeAll(async () => {
+    // n1 places two replicas in dc1, n2 two anywhere: the same count, other lists.
+    odd = await ProcessCluster.start({ nodes: 2, n: 2, nodeArgs: (i) => (i === 0 ? ['--replication', 'dc1:2'] : []) });
+  }, 120_000);
+
+  afterAll(async () => {
+    await odd?.stop();
+  });
+
+  it('each reports the other, from their membership exchange', async () => {
+    type Rep = { replication: { mismatched: Record<string, string> } };
+    const [a, b] = odd.nodes as [ClusterNode, ClusterNode];
+    await waitFor('both nodes to report the mismatch', async () => {
+      const [sa, sb] = (await Promise.all([odd.status(a), odd.status(b)])) as unknown as [Rep, Rep];
+      return sa.replication.mismatched['n2'] === '2' && sb.replication.mismatched['n1'] === 'dc1:2';
+    }, 20_000);
   });
 });

@@ -18,7 +18,7 @@ const HTTP = 7680;
 const PER_SIDE = 50;
 const DCS = ['dc1', 'dc1', 'dc2', 'dc2'];
 
-type Status = NetnsStatus & { replication: { n: number; perDc: Record<string, number> | null; quorumScope: string; dc: string } };
+type Status = NetnsStatus & { replication: { n: number; perDc: Record<string, number> | null; quorumScope: string; dc: string; mismatched: Record<string, string> } };
 
 const canRun = netnsAvailable();
 
@@ -61,7 +61,7 @@ describe.skipIf(!canRun)('a network partition between two data centres (local qu
   it('keeps both dcs writable with local quorums and loses no acknowledged write after the heal', async () => {
     const all = await Promise.all(cluster.hosts.map(status));
     for (const [i, s] of all.entries()) {
-      expect(s.replication).toEqual({ n: 4, perDc: { dc1: 2, dc2: 2 }, quorumScope: 'local', dc: DCS[i] });
+      expect(s.replication).toEqual({ n: 4, perDc: { dc1: 2, dc2: 2 }, quorumScope: 'local', dc: DCS[i], mismatched: {} });
     }
     const [c1, c2] = clients as [Client, Client];
     const side = { dc1: c1, dc2: c2 } as const;

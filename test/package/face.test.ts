@@ -6,6 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Keyring, ShoalError, ShoalNode, TooLargeError } from '../../src/index.js';
+import { clientKey, formatToken } from '../../src/transport/index.js';
 
 const cleanup: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -20,7 +21,9 @@ describe('the package face', () => {
     const key = new Keyring(clusterKey);
     const node = await ShoalNode.start({ host: '127.0.0.1', port: 0, dataDir: dir, seeds: [], keyring: key, n: 1, r: 1, w: 1, profile: 'fast' });
     cleanup.push(() => node.stop());
-    const client = await Client.connect({ seeds: [`127.0.0.1:${node.port}`], clusterKey });
+    // As the README: a client token (what `shoal token readme` prints), not the cluster key.
+    const token = formatToken('readme', clientKey(clusterKey, 'readme'));
+    const client = await Client.connect({ seeds: [`127.0.0.1:${node.port}`], token });
     cleanup.push(() => client.close());
 
     await client.put('user:42', 'v1');
@@ -28,6 +31,8 @@ describe('the package face', () => {
     const { values, context } = await client.get('user:42');
     expect(values.map(String).sort()).toEqual(['v1', 'v2']);
     await client.put('user:42', 'merged', { context, ttlMs: 30 * 60_000 });
+    expect((await client.get('user:42')).values.map(String)).toEqual(['merged']);
+    expect((await client.touch('user:42', 30 * 60_000)).touched).toBe(true);
     expect((await client.get('user:42')).values.map(String)).toEqual(['merged']);
     await client.delete('user:42', { context: (await client.get('user:42')).context });
     expect((await client.get('user:42')).values).toEqual([]);
