@@ -251,7 +251,7 @@ export class ShoalNode {
 
       const pushPull: PushPullChannel = {
         exchange: async (host, port, state, timeoutMs) => {
-          const sent = withReplication(withRing(state, ring), o.replication ?? o.n ?? 3);
+          const sent = withReplication(withRing(state, ring), replication);
           const reply = await peers.request(host, port, { kind: 'pushPull', value: sent }, { timeoutMs });
           if (reply.kind !== 'pushPullReply') throw new UnavailableError(`push-pull answered with ${reply.kind}`);
           await offerRing(ring, reply.value.ring);

@@ -69,14 +69,18 @@ export class PreferenceLists {
           walk.push(id);
         }
       }
-      const replicas =
-        this.perDc === undefined
-          ? spread(walk, Math.min(this.n, walk.length), placementOf).slice(0, Math.min(this.n, walk.length))
-          : perDcReplicas(walk, this.perDc, placementOf, (id) => (load.get(id) ?? 0) >= fair!.get(id)!);
-      if (fair !== undefined) for (const id of replicas) load.set(id, (load.get(id) ?? 0) + 1);
-      const taken = new Set(replicas);
-      this.replicaLists.push(replicas);
-      this.lists.push([...replicas, ...walk.filter((id) => !taken.has(id))]);
+      if (this.perDc === undefined) {
+        const k = Math.min(this.n, walk.length);
+        const list = spread(walk, k, placementOf);
+        this.replicaLists.push(list.slice(0, k));
+        this.lists.push(list);
+      } else {
+        const replicas = perDcReplicas(walk, this.perDc, placementOf, (id) => (load.get(id) ?? 0) >= fair!.get(id)!);
+        for (const id of replicas) load.set(id, (load.get(id) ?? 0) + 1);
+        const taken = new Set(replicas);
+        this.replicaLists.push(replicas);
+        this.lists.push([...replicas, ...walk.filter((id) => !taken.has(id))]);
+      }
     }
   }
 
