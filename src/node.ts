@@ -66,6 +66,8 @@ export interface NodeOptions {
   revokedClients?: ReadonlySet<string>;
   /** The HTTP API wants a bearer credential: a cluster key for everything, a client token for /kv/ (default false: open). */
   httpAuth?: boolean;
+  /** The HTTP API speaks HTTPS with the `tls` certificate (default false: plain HTTP). */
+  httpTls?: boolean;
   profile?: 'lan' | 'fast';
   membership?: Partial<MembershipConfig>;
   /** fsync every write batch. */
@@ -359,6 +361,7 @@ export class ShoalNode {
           : new HttpApi({
               host: o.host,
               port: o.httpPort,
+              ...(o.httpTls === true && o.tls ? { tls: { cert: o.tls.cert, key: o.tls.key } } : {}),
               service: {
                 maxValueBytes,
                 ...(o.httpAuth === true ? { authorize: httpAuthorizer(o.keyring, o.revokedClients) } : {}),

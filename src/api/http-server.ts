@@ -2,6 +2,7 @@
 // /admin/* for membership changes (what `shoal admin` calls). Contexts travel
 // base64url in X-Shoal-Context; errors are JSON with a stable code.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import {
   BadContextError,
@@ -37,6 +38,8 @@ export interface HttpApiOptions {
   /** 0 picks an ephemeral port. */
   port: number;
   service: KeyValueService;
+  /** Serve HTTPS with this certificate chain and key (PEM); undefined: plain HTTP. */
+  tls?: { cert: string | Buffer; key: string | Buffer };
 }
 
 export class HttpApi implements Startable {
@@ -50,9 +53,11 @@ export class HttpApi implements Startable {
   }
 
   async start(): Promise<void> {
-    const server = createServer((req, res) => {
+    const handler = (req: IncomingMessage, res: ServerResponse): void => {
       this.handle(req, res).catch((err: unknown) => sendError(res, err));
-    });
+    };
+    const tls = this.options.tls;
+    const server: Server = tls === undefined ? createServer(handler) : createHttpsServer({ cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2' }, handler);
     server.keepAliveTimeout = 5_000;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);

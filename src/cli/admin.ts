@@ -1,11 +1,13 @@
 // `shoal admin join|leave|remove` and `shoal status`: talk to one node over its
 // HTTP API (POST /admin/*, GET /status). Exit codes: 0 done, 1 the node refused
 // or could not be reached, 2 bad usage.
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { CoordinatorStats } from '../coordinator/index.js';
 import type { StoreStats } from '../storage/index.js';
 import { formatReplication } from '../ring/index.js';
 import { ConfigError } from './config.js';
+import { type HttpAccess, requestJson } from './http-request.js';
 import { readKeyFile } from './key-file.js';
 
 export const ADMIN_USAGE = `Usage:
@@ -15,11 +17,12 @@ export const ADMIN_USAGE = `Usage:
   shoal status                        the node's view: members, ring, transfers, anti-entropy
 
 Options:
-  --http HOST:PORT   the node's HTTP API (default 127.0.0.1:7480)
+  --http HOST:PORT   the node's HTTP API (default 127.0.0.1:7480; https://HOST:PORT for --http-tls)
   --wait             admin: wait until the ring change has completed, printing progress
   --timeout-ms N     with --wait, give up after N ms (default 600000)
   --json             status: print the raw JSON
   --cluster-key-file FILE   send the cluster key (a node started with --http-auth wants it)
+  --tls-ca FILE      with --http https://HOST:PORT (a node started with --http-tls): the CA to trust
 `;
 
 export interface Status {
@@ -48,7 +51,7 @@ type Out = (line: string) => void;
 export async function runAdmin(argv: string[], out: Out = (l) => process.stdout.write(l + '\n'), err: Out = (l) => process.stderr.write(l + '\n')): Promise<number> {
   const parsed = parse(argv, err);
   if (parsed === undefined) return 2;
-  const { action, arg, base, wait, timeoutMs, auth } = parsed;
+  const { action, arg, base, wait, timeoutMs, access } = parsed;
   if (action === 'help') {
     out(ADMIN_USAGE);
     return 0;
@@ -60,8 +63,8 @@ export async function runAdmin(argv: string[], out: Out = (l) => process.stdout.
   }
   let before: Status;
   try {
-    before = await getJson<Status>(`${base}/status`, auth);
-    await call(`${base}/admin/${action}`, body, auth);
+    before = await getJson<Status>(`${base}/status`, access);
+    await call(`${base}/admin/${action}`, body, access);
   } catch (e) {
     err(`shoal admin ${action}: ${(e as Error).message}`);
     return 1;
@@ -74,7 +77,7 @@ export async function runAdmin(argv: string[], out: Out = (l) => process.stdout.
   for (;;) {
     let st: Status | undefined;
     try {
-      st = await getJson<Status>(`${base}/status`, auth);
+      st = await getJson<Status>(`${base}/status`, access);
     } catch {
       // a leaving node stops serving when it is done
       if (action === 'leave' && target === before.id) {
@@ -103,11 +106,17 @@ export async function runAdmin(argv: string[], out: Out = (l) => process.stdout.
 }
 
 export async function runStatus(argv: string[], out: Out = (l) => process.stdout.write(l + '\n'), err: Out = (l) => process.stderr.write(l + '\n')): Promise<number> {
-  let values: { http?: string; json?: boolean; help?: boolean; 'cluster-key-file'?: string };
+  let values: { http?: string; json?: boolean; help?: boolean; 'cluster-key-file'?: string; 'tls-ca'?: string };
   try {
     values = parseArgs({
       args: argv,
-      options: { http: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' }, 'cluster-key-file': { type: 'string' } },
+      options: {
+        http: { type: 'string' },
+        json: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+        'cluster-key-file': { type: 'string' },
+        'tls-ca': { type: 'string' },
+      },
       strict: true,
     }).values;
   } catch (e) {
@@ -125,7 +134,7 @@ export async function runStatus(argv: string[], out: Out = (l) => process.stdout
   }
   let st: Status;
   try {
-    st = await getJson<Status>(`${base}/status`, authOf(values['cluster-key-file']));
+    st = await getJson<Status>(`${base}/status`, accessOf(values['cluster-key-file'], values['tls-ca']));
   } catch (e) {
     err(`shoal status: ${(e as Error).message}`);
     return 1;
@@ -208,8 +217,8 @@ function mb(bytes: number): string {
 function parse(
   argv: string[],
   err: Out,
-): { action: 'join' | 'leave' | 'remove' | 'help'; arg: string | undefined; base: string; wait: boolean; timeoutMs: number; auth: string | undefined } | undefined {
-  let parsed: { values: { http?: string; wait?: boolean; 'timeout-ms'?: string; help?: boolean; 'cluster-key-file'?: string }; positionals: string[] };
+): { action: 'join' | 'leave' | 'remove' | 'help'; arg: string | undefined; base: string; wait: boolean; timeoutMs: number; access: HttpAccess } | undefined {
+  let parsed: { values: { http?: string; wait?: boolean; 'timeout-ms'?: string; help?: boolean; 'cluster-key-file'?: string; 'tls-ca'?: string }; positionals: string[] };
   try {
     parsed = parseArgs({
       args: argv,
@@ -219,6 +228,7 @@ function parse(
         'timeout-ms': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         'cluster-key-file': { type: 'string' },
+        'tls-ca': { type: 'string' },
       },
       allowPositionals: true,
       strict: true,
@@ -228,7 +238,7 @@ function parse(
     return undefined;
   }
   const [action, arg, extra] = parsed.positionals;
-  if (parsed.values.help || action === undefined || action === 'help') return { action: 'help', arg: undefined, base: '', wait: false, timeoutMs: 0, auth: undefined };
+  if (parsed.values.help || action === undefined || action === 'help') return { action: 'help', arg: undefined, base: '', wait: false, timeoutMs: 0, access: {} };
   if (action !== 'join' && action !== 'leave' && action !== 'remove') {
     err(`shoal admin: unknown action "${action}"\n\n${ADMIN_USAGE}`);
     return undefined;
@@ -243,49 +253,54 @@ function parse(
     err('shoal admin: --http must be HOST:PORT and --timeout-ms a positive whole number');
     return undefined;
   }
-  let auth: string | undefined;
+  let access: HttpAccess;
   try {
-    auth = authOf(parsed.values['cluster-key-file']);
+    access = accessOf(parsed.values['cluster-key-file'], parsed.values['tls-ca']);
   } catch (e) {
     err(`shoal admin: ${(e as Error).message}`);
     return undefined;
   }
-  return { action, arg, base, wait: parsed.values.wait === true, timeoutMs, auth };
+  return { action, arg, base, wait: parsed.values.wait === true, timeoutMs, access };
 }
 
-/** The Authorization header for a key file's primary key; undefined without a file. Throws when the file is bad. */
-function authOf(file: string | undefined): string | undefined {
-  if (file === undefined) return undefined;
+/** How to reach the node: the key file's primary key as a bearer credential, the CA for https. Throws when a file is bad. */
+function accessOf(keyFile: string | undefined, caFile: string | undefined): HttpAccess {
+  const access: HttpAccess = {};
   try {
-    return `Bearer ${readKeyFile(file)[0]!.toString('hex')}`;
+    if (keyFile !== undefined) access.authorization = `Bearer ${readKeyFile(keyFile)[0]!.toString('hex')}`;
   } catch (e) {
     throw new Error(e instanceof ConfigError ? e.problems.join('; ') : (e as Error).message);
   }
+  if (caFile !== undefined) {
+    try {
+      access.ca = readFileSync(caFile);
+    } catch (e) {
+      throw new Error(`cannot read --tls-ca ${caFile}: ${(e as Error).message}`);
+    }
+  }
+  return access;
 }
 
+/** host:port (http) or http(s)://host:port as a base URL; undefined when it is neither. */
 function baseUrl(http: string | undefined): string | undefined {
   const hp = http ?? '127.0.0.1:7480';
+  if (/^https?:\/\/[^\s/:]+:\d{1,5}\/?$/.test(hp)) return hp.replace(/\/$/, '');
   return /^[^\s/:]+:\d{1,5}$/.test(hp) ? `http://${hp}` : undefined;
 }
 
-async function getJson<T>(url: string, auth: string | undefined): Promise<T> {
-  const res = await fetch(url, { signal: AbortSignal.timeout(10_000), ...(auth !== undefined ? { headers: { authorization: auth } } : {}) }).catch((e: unknown) => {
+async function getJson<T>(url: string, access: HttpAccess): Promise<T> {
+  const res = await requestJson(url, access, { timeoutMs: 10_000 }).catch((e: unknown) => {
     throw new Error(`cannot reach ${url}: ${(e as Error).message}`);
   });
-  if (!res.ok) throw new Error(`${url} answered ${res.status}${res.status === 401 ? ' (the node wants --cluster-key-file)' : ''}`);
-  return (await res.json()) as T;
+  if (res.status !== 200) throw new Error(`${url} answered ${res.status}${res.status === 401 ? ' (the node wants --cluster-key-file)' : ''}`);
+  return res.json as T;
 }
 
-async function call(url: string, body: unknown, auth: string | undefined): Promise<unknown> {
-  const res = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...(auth !== undefined ? { authorization: auth } : {}) },
-    body: JSON.stringify(body),
-    signal: AbortSignal.timeout(30_000),
-  }).catch((e: unknown) => {
+async function call(url: string, body: unknown, access: HttpAccess): Promise<unknown> {
+  const res = await requestJson(url, access, { method: 'POST', body, timeoutMs: 30_000 }).catch((e: unknown) => {
     throw new Error(`cannot reach ${url}: ${(e as Error).message}`);
   });
-  const json = (await res.json().catch(() => ({}))) as { error?: { code: string; message: string } };
-  if (!res.ok) throw new Error(json.error ? `${json.error.message} (${json.error.code})` : `${url} answered ${res.status}`);
+  const json = (res.json ?? {}) as { error?: { code: string; message: string } };
+  if (res.status !== 200) throw new Error(json.error ? `${json.error.message} (${json.error.code})` : `${url} answered ${res.status}`);
   return json;
 }

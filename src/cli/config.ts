@@ -56,6 +56,8 @@ export interface StartConfig {
   revokedClients: string[];
   /** The HTTP API wants a bearer credential (cluster key, or a client token for /kv/). */
   httpAuth: boolean;
+  /** The HTTP API speaks HTTPS with the --tls-cert certificate. */
+  httpTls: boolean;
 }
 
 export class ConfigError extends Error {
@@ -100,6 +102,7 @@ const DEFAULTS: Omit<StartConfig, 'clusterKeyFile' | 'id'> = {
   speculativeRetry: { kind: 'percentile', p: 99 },
   revokedClients: [],
   httpAuth: false,
+  httpTls: false,
 };
 
 type Kind = 'string' | 'int' | 'list' | 'bool' | 'speculation' | 'replication';
@@ -143,6 +146,7 @@ const KEYS: Record<string, [keyof StartConfig, Kind]> = {
   'speculative-retry': ['speculativeRetry', 'speculation'],
   'revoked-clients': ['revokedClients', 'list'],
   'http-auth': ['httpAuth', 'bool'],
+  'http-tls': ['httpTls', 'bool'],
 };
 
 export const START_USAGE = `Usage: shoal start [options]
@@ -154,6 +158,7 @@ export const START_USAGE = `Usage: shoal start [options]
   --http-port N            HTTP API; 0 disables (default 7480)
   --http-auth              the HTTP API wants Authorization: Bearer <cluster key> (or a
                            client token, for /kv/ only); /health stays open
+  --http-tls               the HTTP API speaks HTTPS, with the --tls-cert certificate
   --data DIR               data folder (default ./shoal-data)
   --seeds H:P,H:P          nodes to join through (none: found a new cluster)
   --dc NAME --rack NAME    placement for replica spreading (default dc1 / rack1)
@@ -267,6 +272,7 @@ export function parseStartArgs(argv: string[], readFile: (path: string) => strin
   check(c.host !== '', '--host must not be empty');
   const tlsGiven = [c.tlsCert, c.tlsKey, c.tlsCa].filter((f) => f !== '').length;
   check(tlsGiven === 0 || tlsGiven === 3, '--tls-cert, --tls-key and --tls-ca go together: give all three, or none');
+  check(!c.httpTls || tlsGiven === 3, '--http-tls needs --tls-cert, --tls-key and --tls-ca (its certificate)');
   for (const name of c.revokedClients) check(CLIENT_NAME.test(name), `--revoked-clients: "${name}" is not a client name (1 to 64 letters, digits, _ or -)`);
   for (const s of c.seeds) check(/^[^\s]+:\d{1,5}$/.test(s), `--seeds: "${s}" is not host:port`);
   const nonNegative = (v: number | undefined, flag: string) => check(v === undefined || v >= 0, `--${flag} must not be negative, got ${v}`);

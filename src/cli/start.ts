@@ -68,6 +68,7 @@ export async function runStart(argv: string[]): Promise<number> {
       notFoundOk: cfg.notFoundOk,
       ...(cfg.revokedClients.length > 0 ? { revokedClients: new Set(cfg.revokedClients) } : {}),
       httpAuth: cfg.httpAuth,
+      httpTls: cfg.httpTls,
       readFanout: cfg.readFanout,
       speculativeRetry: cfg.speculativeRetry,
       antiEntropy,

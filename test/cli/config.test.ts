@@ -74,6 +74,8 @@ describe('shoal start configuration', () => {
     expect(parseStartArgs([...key, '--tls-cert', 'c.pem', '--tls-key', 'k.pem', '--tls-ca', 'ca.pem'])).toMatchObject({ tlsCert: 'c.pem', tlsKey: 'k.pem', tlsCa: 'ca.pem' });
     expect(parseStartArgs([...key]).tlsCert).toBe('');
     expect(problems([...key, '--tls-cert', 'c.pem'])).toEqual(['--tls-cert, --tls-key and --tls-ca go together: give all three, or none']);
+    expect(problems([...key, '--http-tls'])).toEqual(['--http-tls needs --tls-cert, --tls-key and --tls-ca (its certificate)']);
+    expect(parseStartArgs([...key, '--http-tls', '--tls-cert', 'c', '--tls-key', 'k', '--tls-ca', 'a']).httpTls).toBe(true);
   });
 
   it('reports every problem at once, clearly', () => {
