@@ -2,7 +2,6 @@
 // `shoal status` reaching it with --tls-ca. A real node in this process, real
 // sockets; the certificates are test fixtures (test/fixtures/tls/README.md).
 import { afterEach, describe, expect, it } from 'vitest';
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -12,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Keyring, ShoalNode } from '../../src/index.js';
 import { packageRoot } from '../../src/paths.js';
+import { runShoal } from '../support/cluster.js';
 
 const fixtures = join(packageRoot(), 'test/fixtures/tls');
 const ca = readFileSync(join(fixtures, 'ca.pem'));
@@ -42,14 +42,8 @@ function get(url: string, o: { ca?: Buffer } = {}): Promise<number | string> {
   });
 }
 
-async function shoalStatus(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [join(packageRoot(), 'dist/src/cli/main.js'), 'status', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
-  return { code, stdout, stderr };
+function shoalStatus(args: string[]) {
+  return runShoal(['status', ...args]);
 }
 
 describe('the HTTP API with --http-tls', () => {

@@ -2,14 +2,11 @@
 // reads and writes with it, and the node refuses it everything else (replica
 // writes, ring pushes, membership sync) and refuses a revoked name outright.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 import type { SiblingSet } from '../../src/codec/index.js';
 import { Client } from '../../src/client/index.js';
 import { UnauthorizedError } from '../../src/errors.js';
-import { packageRoot } from '../../src/paths.js';
 import { Keyring, RpcPeers, parseKey, parseToken } from '../../src/transport/index.js';
-import { ProcessCluster } from '../support/cluster.js';
+import { ProcessCluster, runShoal } from '../support/cluster.js';
 
 let cluster: ProcessCluster;
 const closers: Array<() => Promise<unknown>> = [];
@@ -23,14 +20,9 @@ afterAll(async () => {
   await cluster?.stop();
 });
 
-async function shoalToken(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [join(packageRoot(), 'dist/src/cli/main.js'), 'token', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
-  return { code, stdout: stdout.trim(), stderr };
+async function shoalToken(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const out = await runShoal(['token', ...args]);
+  return { ...out, stdout: out.stdout.trim() };
 }
 
 const seeds = () => cluster.nodes.map((n) => `127.0.0.1:${n.port}`);

@@ -2,11 +2,8 @@
 // credential — the cluster key for everything, a client token for /kv/ only —
 // keeps /health open, and `shoal status` passes the key with --cluster-key-file.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
-import { packageRoot } from '../../src/paths.js';
-import { ProcessCluster } from '../support/cluster.js';
+import { ProcessCluster, runShoal } from '../support/cluster.js';
 import { clientKey, formatToken, parseKey } from '../../src/transport/index.js';
 
 let cluster: ProcessCluster;
@@ -65,10 +62,8 @@ describe('an HTTP API with --http-auth', () => {
     expect(shown.code).toBe(0);
     expect(shown.stdout).toMatch(/^node n1 /);
     // Without the key file, shoal status says what is missing.
-    const child = spawn(process.execPath, [join(packageRoot(), 'dist/src/cli/main.js'), 'status', '--http', `127.0.0.1:${cluster.nodes[0]!.httpPort}`], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-    expect(await new Promise((resolve) => child.once('exit', resolve))).toBe(1);
-    expect(stderr).toMatch(/answered 401 \(the node wants --cluster-key-file\)/);
+    const keyless = await runShoal(['status', '--http', `127.0.0.1:${cluster.nodes[0]!.httpPort}`]);
+    expect(keyless.code).toBe(1);
+    expect(keyless.stderr).toMatch(/answered 401 \(the node wants --cluster-key-file\)/);
   });
 });

@@ -2,12 +2,11 @@
 // TLS converges and serves an SDK that dials TLS, refuses one that does not, and a
 // node given a key that is not its certificate's refuses to start.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from '../../src/client/index.js';
 import { packageRoot } from '../../src/paths.js';
-import { ProcessCluster } from '../support/cluster.js';
+import { ProcessCluster, runShoal } from '../support/cluster.js';
 
 const fixtures = join(packageRoot(), 'test/fixtures/tls');
 const tlsArgs = ['--tls-cert', join(fixtures, 'node.pem'), '--tls-key', join(fixtures, 'node.key'), '--tls-ca', join(fixtures, 'ca.pem')];
@@ -42,13 +41,10 @@ describe('a cluster with TLS on its TCP port', () => {
   });
 
   it('a node whose key is not its certificate refuses to start (exit code 2)', async () => {
-    const args = [join(packageRoot(), 'dist/src/cli/main.js'), 'start', '--cluster-key-file', cluster.keyFile, '--port', '0', '--http-port', '0'];
-    args.push('--data', join(cluster.dir, 'never'), '--tls-cert', join(fixtures, 'ca.pem'), '--tls-key', join(fixtures, 'node.key'), '--tls-ca', join(fixtures, 'ca.pem'));
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
-    expect(code).toBe(2);
-    expect(stderr).toMatch(/--tls-cert \/ --tls-key \/ --tls-ca: .*key values mismatch/);
+    const args = ['start', '--cluster-key-file', cluster.keyFile, '--port', '0', '--http-port', '0', '--data', join(cluster.dir, 'never')];
+    args.push('--tls-cert', join(fixtures, 'ca.pem'), '--tls-key', join(fixtures, 'node.key'), '--tls-ca', join(fixtures, 'ca.pem'));
+    const refused = await runShoal(args);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/--tls-cert \/ --tls-key \/ --tls-ca: .*key values mismatch/);
   });
 });

@@ -75,6 +75,24 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
+export interface CliResult {
+  /** The exit code (1 when the process died of a signal). */
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the `shoal` CLI (dist) with these arguments to its exit. */
+export async function runShoal(args: string[]): Promise<CliResult> {
+  const child = spawn(process.execPath, [join(packageRoot(), 'dist/src/cli/main.js'), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const code = await new Promise<number>((resolve) => child.once('exit', (c) => resolve(c ?? 1)));
+  return { code, stdout, stderr };
+}
+
 export async function waitFor<T>(what: string, check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 30_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
@@ -208,16 +226,8 @@ export class ProcessCluster {
   }
 
   /** Runs the `shoal` CLI (e.g. ['admin', 'join', seed]) against a node's HTTP API. */
-  async cli(node: ClusterNode, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-    const child = spawn(process.execPath, [join(packageRoot(), 'dist/src/cli/main.js'), ...args, '--http', `127.0.0.1:${node.httpPort}`, '--cluster-key-file', this.keyFile], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-    const code = await new Promise<number>((resolve) => child.once('exit', (c) => resolve(c ?? 1)));
-    return { code, stdout, stderr };
+  async cli(node: ClusterNode, args: string[]): Promise<CliResult> {
+    return runShoal([...args, '--http', `127.0.0.1:${node.httpPort}`, '--cluster-key-file', this.keyFile]);
   }
 
   /** GET /admin/partitions of a node. */
