@@ -58,6 +58,13 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+// Output piped into a reader that stops early (`shoal status | head`): stop quietly,
+// as other command-line tools do, instead of dying of an unhandled EPIPE.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code !== 'EPIPE') throw err;
+  process.exit(process.exitCode ?? 0);
+});
+
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
