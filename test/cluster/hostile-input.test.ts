@@ -1,22 +1,15 @@
 // Garbage on every port and a wrong cluster key: counted, refused, and the nodes
 // keep serving.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import { createSocket } from 'node:dgram';
 import { connect } from 'node:net';
 import { Client } from '../../src/client/index.js';
 import { Keyring, RpcPeers, parseKey } from '../../src/transport/index.js';
-import { ProcessCluster, waitFor } from '../support/cluster.js';
+import { clusterPerFile, type ProcessCluster, waitFor } from '../support/cluster.js';
 
 let cluster: ProcessCluster;
-
-beforeAll(async () => {
-  cluster = await ProcessCluster.start({ nodes: 3 });
-}, 120_000);
-
-afterAll(async () => {
-  await cluster?.stop();
-});
+clusterPerFile({ nodes: 3 }, (c) => (cluster = c));
 
 function tcpSend(port: number, chunks: Buffer[]): Promise<void> {
   return new Promise((resolve) => {

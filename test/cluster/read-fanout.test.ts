@@ -1,18 +1,11 @@
 // `--read-fanout quorum` with real `shoal start` processes: gets ask R replicas
 // instead of N (counted by the replicas that answer), stay correct, and keep
 // answering at R=2 with a node SIGKILLed.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ProcessCluster } from '../support/cluster.js';
+import { describe, expect, it } from 'vitest';
+import { clusterPerFile, type ProcessCluster } from '../support/cluster.js';
 
 let cluster: ProcessCluster;
-
-beforeAll(async () => {
-  cluster = await ProcessCluster.start({ nodes: 3, extraArgs: ['--read-fanout', 'quorum'] });
-}, 120_000);
-
-afterAll(async () => {
-  await cluster?.stop();
-});
+clusterPerFile({ nodes: 3, extraArgs: ['--read-fanout', 'quorum'] }, (c) => (cluster = c));
 
 async function replicaReads(): Promise<number> {
   const all = await Promise.all(cluster.running().map((n) => cluster.status(n)));

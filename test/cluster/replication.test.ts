@@ -1,18 +1,11 @@
 // Issue 4's cluster behaviour with real `shoal start` processes: five nodes,
 // N=3, R=W=2, real sockets, real LevelDB, real SIGKILL.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { rm } from 'node:fs/promises';
-import { type ClusterNode, ProcessCluster, waitFor } from '../support/cluster.js';
+import { type ClusterNode, clusterPerFile, type ProcessCluster, waitFor } from '../support/cluster.js';
 
 let cluster: ProcessCluster;
-
-beforeAll(async () => {
-  cluster = await ProcessCluster.start({ nodes: 5 });
-}, 120_000);
-
-afterAll(async () => {
-  await cluster?.stop();
-});
+clusterPerFile({ nodes: 5 }, (c) => (cluster = c));
 
 const http = (n: ClusterNode, path: string, init?: RequestInit) => fetch(`http://127.0.0.1:${n.httpPort}${path}`, { ...init, signal: AbortSignal.timeout(10_000) });
 

@@ -1,18 +1,11 @@
 // Restarting a node process: after SIGTERM the store's key filter is taken back
 // from the clean close (no scan), after SIGKILL it is rebuilt by a scan; either
 // way every key the node held is still seen by the writes that follow.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ClusterNode, ProcessCluster, waitFor } from '../support/cluster.js';
+import { describe, expect, it } from 'vitest';
+import { type ClusterNode, clusterPerFile, type ProcessCluster, waitFor } from '../support/cluster.js';
 
 let cluster: ProcessCluster;
-
-beforeAll(async () => {
-  cluster = await ProcessCluster.start({ nodes: 3 });
-}, 120_000);
-
-afterAll(async () => {
-  await cluster?.stop();
-});
+clusterPerFile({ nodes: 3 }, (c) => (cluster = c));
 
 interface FilterStatus {
   ready: boolean;

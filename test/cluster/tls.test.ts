@@ -1,24 +1,17 @@
 // `shoal start --tls-*` with real processes: a cluster whose TCP port speaks only
 // TLS converges and serves an SDK that dials TLS, refuses one that does not, and a
 // node given a key that is not its certificate's refuses to start.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from '../../src/client/index.js';
 import { packageRoot } from '../../src/paths.js';
-import { ProcessCluster, runShoal } from '../support/cluster.js';
+import { clusterPerFile, type ProcessCluster, runShoal } from '../support/cluster.js';
 
 const fixtures = join(packageRoot(), 'test/fixtures/tls');
 const tlsArgs = ['--tls-cert', join(fixtures, 'node.pem'), '--tls-key', join(fixtures, 'node.key'), '--tls-ca', join(fixtures, 'ca.pem')];
 let cluster: ProcessCluster;
-
-beforeAll(async () => {
-  cluster = await ProcessCluster.start({ nodes: 3, extraArgs: tlsArgs });
-}, 120_000);
-
-afterAll(async () => {
-  await cluster?.stop();
-});
+clusterPerFile({ nodes: 3, extraArgs: tlsArgs }, (c) => (cluster = c));
 
 describe('a cluster with TLS on its TCP port', () => {
   it('converges over TLS and serves a client that dials TLS', async () => {

@@ -2,20 +2,13 @@
 // and HTTP PATCH: it changes the live value's time to live on the cluster (here
 // shortened, so the change shows without waiting out a long one), and answers
 // "not touched" for absent keys.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ProcessCluster, waitFor } from '../support/cluster.js';
+import { describe, expect, it } from 'vitest';
+import { clusterPerFile, type ProcessCluster, waitFor } from '../support/cluster.js';
 import { clientKey, formatToken, parseKey } from '../../src/transport/index.js';
 import { Client } from '../../src/client/index.js';
 
 let cluster: ProcessCluster;
-
-beforeAll(async () => {
-  cluster = await ProcessCluster.start({ nodes: 3 });
-}, 120_000);
-
-afterAll(async () => {
-  await cluster?.stop();
-});
+clusterPerFile({ nodes: 3 }, (c) => (cluster = c));
 
 describe('touch on a running cluster', () => {
   it('the SDK, holding a client token, gives a live value a new TTL and says when nothing is live', async () => {

@@ -1,5 +1,6 @@
 // A cluster of real `shoal start` processes on 127.0.0.1 for integration tests:
 // real sockets, real LevelDB in a temporary folder, real SIGKILL.
+import { afterAll, beforeAll } from 'vitest';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -256,4 +257,19 @@ export class ProcessCluster {
     await Promise.all(this.nodes.map((n) => this.kill(n, 'SIGTERM')));
     await rm(this.dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * The usual life of a file's cluster: started before its tests (then handed to
+ * `use`), stopped after them.
+ */
+export function clusterPerFile(options: ClusterOptions, use: (cluster: ProcessCluster) => void): void {
+  let started: ProcessCluster | undefined;
+  beforeAll(async () => {
+    started = await ProcessCluster.start(options);
+    use(started);
+  }, 120_000);
+  afterAll(async () => {
+    await started?.stop();
+  });
 }
