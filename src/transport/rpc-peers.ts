@@ -53,7 +53,8 @@ export interface RpcPeersOptions {
   /**
    * Test-only fault injection. A request to a peer the filter blocks, or one its loss
    * probability picks, is never sent and fails by its timeout (TimeoutError), as a
-   * lost frame would; its delay holds every request back that long before sending.
+   * lost frame would; its delay to the peer (one way) holds each request back that
+   * long before sending and each reply that long after it arrives.
    */
   faultFilter?: FaultFilter;
   /** Holding a client token: its name (`keyring` then holds the token's key, client-token.ts). */
@@ -241,7 +242,7 @@ class PeerLink implements ConnectionOwner {
   /** A frame arrived after the handshake: the peer accepted us. */
   private confirmed = false;
   private sweep: NodeJS.Timeout | undefined;
-  /** Requests held back by the fault filter's delay. */
+  /** Requests and replies held back by the fault filter's delay. */
   private readonly delayed = new Set<NodeJS.Timeout>();
 
   constructor(
@@ -285,7 +286,7 @@ class PeerLink implements ConnectionOwner {
     let id = (this.nextId + 1) >>> 0;
     while (id === 0 || this.pending.has(id)) id = (id + 1) >>> 0;
     this.nextId = id;
-    const delay = pool.options.faultFilter?.delayMs ?? 0;
+    const delay = pool.options.faultFilter?.delayFor(this.slot.host, this.slot.port) ?? 0;
     let payload: Uint8Array | undefined;
     try {
       if (this.conn.isReady && delay === 0) {
@@ -335,6 +336,21 @@ class PeerLink implements ConnectionOwner {
 
   envelope(frame: DecodedEnvelope): void {
     this.confirmed = true;
+    const delay = this.pool.options.faultFilter?.delayFor(this.slot.host, this.slot.port) ?? 0;
+    if (delay > 0) {
+      const held: DecodedEnvelope = { id: frame.id, kind: frame.kind, value: frame.value }; // `frame` is reused for the next one
+      const timer = setTimeout(() => {
+        this.delayed.delete(timer);
+        this.settle(held);
+      }, delay);
+      this.delayed.add(timer);
+      return;
+    }
+    this.settle(frame);
+  }
+
+  /** Answers the request a reply is for (one that timed out meanwhile is unmatched). */
+  private settle(frame: DecodedEnvelope): void {
     const id = frame.id;
     const p = this.pending.get(id);
     if (p === undefined) {

@@ -109,7 +109,7 @@ export class MemoryTransport implements DatagramTransport {
         this.counters.filtered++;
         return;
       }
-      delay = this.filter.delayMs;
+      delay = this.filter.delayFor(host, port);
     }
     this.counters.datagramsOut++;
     this.counters.bytesOut += data.length;

@@ -178,12 +178,13 @@ export class UdpTransport implements DatagramTransport {
         this.counters.filtered++;
         return;
       }
-      if (filter.delayMs > 0) {
+      const delay = filter.delayFor(host, port);
+      if (delay > 0) {
         const copy = Buffer.from(data);
         const t = setTimeout(() => {
           this.delayed.delete(t);
           this.transmit(host, port, copy);
-        }, filter.delayMs);
+        }, delay);
         this.delayed.add(t);
         return;
       }

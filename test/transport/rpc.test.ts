@@ -313,4 +313,38 @@ describe('RpcServer and RpcPeers', () => {
     expect((await ring(5_000)).kind).toBe('ringReply'); // sent after the first one's delay ran out
     expect(handled).toBe(2);
   });
+
+  it('holds both the request and its reply by the delay a filter rule gives the peer', async () => {
+    let handled = 0;
+    const server = await startServer({
+      handler: (req) => {
+        handled++;
+        return echo(req);
+      },
+    });
+    const other = await startServer({ handler: echo });
+    const filter = new FaultFilter();
+    filter.setDelayRule((_host, port) => (port === server.port ? 300 : 0));
+    const p = peers({ faultFilter: filter });
+    const ring = (port: number, timeoutMs?: number) => p.request('127.0.0.1', port, { kind: 'ringRequest', value: {} }, { timeoutMs });
+    // Sent after 300 ms and answered at once, the reply is held 300 ms more: past the
+    // 400 ms timeout, although the server handled the request.
+    await expect(ring(server.port, 400)).rejects.toBeInstanceOf(TimeoutError);
+    await waitFor(() => handled === 1, 'the delayed request to reach the server');
+    expect((await ring(server.port, 5_000)).kind).toBe('ringReply');
+    // The rule delays only the peer it names.
+    expect(filter.delayFor('127.0.0.1', other.port)).toBe(0);
+    expect((await ring(other.port, 250)).kind).toBe('ringReply');
+    // Many replies held at once each answer their own request.
+    filter.setDelayRule(() => 20);
+    const unmatched = p.stats().unmatched; // the reply of the request that timed out
+    const keys = Array.from({ length: 200 }, (_, i) => Buffer.from(`k${i}`));
+    const got = await Promise.all(
+      keys.map((key) =>
+        p.request('127.0.0.1', server.port, { kind: 'clientGet', value: { key, r: 0 } }).then((reply) => (reply.kind === 'clientGetReply' ? Buffer.from(reply.value.values[0]!).toString() : reply.kind)),
+      ),
+    );
+    expect(got).toEqual(keys.map((k) => k.toString()));
+    expect(p.stats().unmatched).toBe(unmatched);
+  });
 });

@@ -110,6 +110,20 @@ for (const maker of makers) {
       a.send('127.0.0.1', b.port, Buffer.from('early'));
       await waitFor(() => got.length === 4);
       expect(got.slice(2)).toEqual(['early', 'late']);
+      // A rule delays each peer by its own amount, and replaces the one delay.
+      const c = await started(maker);
+      const order: string[] = [];
+      b.onDatagram((d) => order.push(`b:${d.toString()}`));
+      c.onDatagram((d) => order.push(`c:${d.toString()}`));
+      filter.setDelay(5_000);
+      filter.setDelayRule((_host, port) => (port === b.port ? 100 : 0));
+      expect([filter.delayFor('127.0.0.1', b.port), filter.delayFor('127.0.0.1', c.port)]).toEqual([100, 0]);
+      a.send('127.0.0.1', b.port, Buffer.from('far'));
+      a.send('127.0.0.1', c.port, Buffer.from('near'));
+      await waitFor(() => order.length === 2);
+      expect(order).toEqual(['c:near', 'b:far']);
+      filter.clear();
+      expect(filter.delayFor('127.0.0.1', b.port)).toBe(0);
       expect(() => filter.setLoss(2)).toThrow(RangeError);
       expect(() => filter.setDelay(-1)).toThrow(RangeError);
     });
