@@ -101,6 +101,8 @@ export interface NodeOptions {
   clock?: Clock;
   /** Test-only fault injection on gossip datagrams. */
   udpFilter?: FaultFilter;
+  /** Test-only fault injection on requests to peers (replication, push-pull, anti-entropy). */
+  rpcFilter?: FaultFilter;
 }
 
 const META_NODE_ID = 'node.id';
@@ -206,7 +208,13 @@ export class ShoalNode {
       const log = (o.log ?? silentLogger).child({ node: id });
       // Built before anything starts, so the RPC handler can route to every part.
       const ref: { node?: ShoalNode } = {};
-      const peers = new RpcPeers({ keyring: o.keyring, nodeId: id, requestTimeoutMs: o.requestTimeoutMs ?? 5000, ...(o.tls ? { tls: o.tls } : {}) });
+      const peers = new RpcPeers({
+        keyring: o.keyring,
+        nodeId: id,
+        requestTimeoutMs: o.requestTimeoutMs ?? 5000,
+        ...(o.tls ? { tls: o.tls } : {}),
+        ...(o.rpcFilter ? { faultFilter: o.rpcFilter } : {}),
+      });
       cleanup.push(() => peers.close());
       const rpc = new RpcServer({
         host: o.host,

@@ -6,6 +6,7 @@ import { ShoalError } from '../errors.js';
 import { Keyring, type NodeTls } from '../transport/index.js';
 import { readKeyFile } from './key-file.js';
 import { createSecureContext } from 'node:tls';
+import { DC_RTT_ENV, dcDelayFilter, dcRttFromEnv } from './dc-delay.js';
 import { ConfigError, START_USAGE, parseStartArgs, type StartConfig } from './config.js';
 
 /** Exit codes: 0 clean stop, 1 runtime failure, 2 invalid configuration. */
@@ -17,19 +18,23 @@ export async function runStart(argv: string[]): Promise<number> {
   let cfg: StartConfig;
   let keyring: Keyring;
   let tls: NodeTls | undefined;
+  let dcRtt = 0;
   try {
     cfg = parseStartArgs(argv);
     const keys = readKeyFile(cfg.clusterKeyFile);
     // The first key seals; any further keys are also accepted (rotation).
     keyring = new Keyring(keys[0]!, keys.slice(1));
     tls = readTls(cfg);
+    dcRtt = dcRttFromEnv(process.env);
   } catch (err) {
     const problems = err instanceof ConfigError ? err.problems : [(err as Error).message];
     process.stderr.write(`shoal start: invalid configuration\n${problems.map((p) => `  - ${p}`).join('\n')}\n\n${START_USAGE}`);
     return 2;
   }
   const log = createLogger(cfg.logLevel);
-  let node: ShoalNode;
+  let node: ShoalNode | undefined;
+  const dcDelay = dcRtt > 0 ? dcDelayFilter(dcRtt, () => node) : undefined;
+  if (dcDelay !== undefined) log.warn(`${DC_RTT_ENV} is set: traffic with other dcs is delayed (a test setting)`, { rttMs: dcRtt });
   let departed: () => void = () => undefined;
   const left = new Promise<void>((resolve) => (departed = resolve));
   const antiEntropy = {
@@ -74,6 +79,7 @@ export async function runStart(argv: string[]): Promise<number> {
       antiEntropy,
       onLeft: () => departed(),
       log,
+      ...(dcDelay !== undefined ? { udpFilter: dcDelay, rpcFilter: dcDelay } : {}),
     });
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
