@@ -1,0 +1,122 @@
+// `npm run bench:dcs`: two data centres on one machine. Three nodes in east and
+// three in west (`--replication east:3,west:3`, R=W=2, local quorums), with
+// SHOAL_TEST_DC_RTT_MS between the dcs (src/cli/dc-delay.ts; the kernel here has
+// no netem), and a client in each dc. After a warm-up phase, prints:
+//   - local puts and gets from the east client (answered inside east),
+//   - global puts with w=4 (acknowledged by both dcs),
+//   - staleness: how long after a local put is acknowledged in east a local read
+//     (r=1) in west first sees it, measured one probe at a time while the east
+//     client keeps its local puts going.
+// Options (env): SHOAL_BENCH_DC_RTT (round trip between the dcs in ms, default 40),
+//   SHOAL_BENCH_SECONDS (default 10 per phase), SHOAL_BENCH_INFLIGHT (requests in
+//   flight, default 8), SHOAL_BENCH_PROBES (staleness probes, default 200),
+//   SHOAL_BENCH_PROFILE (lan, the default, or fast), SHOAL_BENCH_PROF (a folder:
+//   the node processes write .cpuprofile files there).
+import type { ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { antiEntropyProfiles } from '../src/antientropy/index.js';
+import { Client } from '../src/client/index.js';
+import { DC_RTT_ENV } from '../src/cli/dc-delay.js';
+import { benchProfile, ms, percentile, phase, startNode, stopAll, waitForRing } from './node-procs.js';
+
+const rtt = Number(process.env['SHOAL_BENCH_DC_RTT'] ?? 40);
+const seconds = Number(process.env['SHOAL_BENCH_SECONDS'] ?? 10);
+const inflight = Number(process.env['SHOAL_BENCH_INFLIGHT'] ?? 8);
+const probes = Number(process.env['SHOAL_BENCH_PROBES'] ?? 200);
+const profile = benchProfile(process.env['SHOAL_BENCH_PROFILE'] ?? 'lan');
+const profDir = process.env['SHOAL_BENCH_PROF'];
+const KEYS = 100_000;
+const DCS = ['east', 'west'] as const;
+const PER_DC = 3;
+
+/** Milliseconds from a local put's acknowledgement in east until a local read in west sees it, per probe. */
+async function staleness(east: Client, west: Client, value: Buffer): Promise<{ lags: number[]; reads: number }> {
+  const lags: number[] = [];
+  let reads = 0;
+  for (let i = 0; i < probes; i++) {
+    const key = `lag:${randomBytes(8).toString('hex')}`;
+    await east.put(key, value);
+    const acked = performance.now();
+    for (;;) {
+      reads++;
+      const { values } = await west.get(key, { r: 1 });
+      if (values.length > 0) break;
+      if (performance.now() - acked > 60_000) throw new Error(`${key} did not reach west within a minute`);
+    }
+    lags.push(performance.now() - acked);
+  }
+  return { lags, reads };
+}
+
+async function main(): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'shoal-bench-dcs-'));
+  const keyHex = randomBytes(32).toString('hex');
+  const keyFile = join(dir, 'cluster.key');
+  await writeFile(keyFile, keyHex);
+  const procs: ChildProcess[] = [];
+  const clients: Client[] = [];
+  try {
+    const seeds: string[] = [];
+    for (let i = 1; i <= PER_DC; i++) {
+      for (const dc of DCS) {
+        const { child, port } = await startNode({
+          dir,
+          keyFile,
+          id: `${dc}${i}`,
+          seeds,
+          args: ['--profile', profile, '--dc', dc, '--rack', `r${i}`, '--replication', 'east:3,west:3', '--r', '2', '--w', '2'],
+          env: { [DC_RTT_ENV]: String(rtt) },
+          ...(profDir !== undefined ? { flags: ['--cpu-prof', `--cpu-prof-dir=${profDir}`] } : {}),
+        });
+        procs.push(child);
+        if (seeds.length === 0) seeds.push(`127.0.0.1:${port}`);
+      }
+    }
+    const east = await Client.connect({ seeds, clusterKey: keyHex, dc: 'east' });
+    clients.push(east);
+    const west = await Client.connect({ seeds, clusterKey: keyHex, dc: 'west' });
+    clients.push(west);
+    await waitForRing(east, DCS.length * PER_DC);
+    const grace = antiEntropyProfiles[profile].handoverGraceMs;
+    console.log(`joins completed; waiting out the ${grace / 1000} s handover grace (--profile ${profile})`);
+    await new Promise((r) => setTimeout(r, grace + 500));
+    await west.refreshRing();
+    const value = randomBytes(200);
+    console.log(
+      `2 dcs × ${PER_DC} nodes (--replication east:3,west:3, R=W=2), ${rtt} ms round trip between the dcs, ` +
+        `client in east with ${inflight} requests in flight, 200-byte values, ${seconds} s per phase`,
+    );
+    const o = { seconds, inflight };
+    await phase('warm', procs, o, (i) => east.put(`warm:${i % KEYS}`, value)); // JIT and caches, on keys of its own
+    await phase('local put', procs, o, (i) => east.put(`key:${i % KEYS}`, value));
+    await phase('local get', procs, o, (i) => east.get(`key:${(i * 7919) % KEYS}`));
+    await phase('global put w=4', procs, o, (i) => east.put(`key:${i % KEYS}`, value, { scope: 'global', w: 4 }));
+    // Staleness under load: the east client keeps its local puts going meanwhile.
+    let loading = true;
+    let n = 0;
+    const load = Promise.all(
+      Array.from({ length: inflight }, async () => {
+        while (loading) await east.put(`key:${n++ % KEYS}`, value).catch(() => undefined);
+      }),
+    );
+    const t0 = performance.now();
+    const { lags, reads } = await staleness(east, west, value).finally(() => (loading = false));
+    const elapsed = (performance.now() - t0) / 1000;
+    await load;
+    const sorted = Float64Array.from(lags).sort();
+    console.log(
+      `staleness: a local put acknowledged in east is read in west after p50 ${ms(percentile(sorted, 50))}, ` +
+        `p99 ${ms(percentile(sorted, 99))}, max ${ms(sorted[sorted.length - 1] ?? 0)} ` +
+        `(${probes} probes, ${(reads / probes).toFixed(1)} reads each; ${Math.round(n / elapsed).toLocaleString('en-US')} local puts/s alongside)`,
+    );
+  } finally {
+    await Promise.all(clients.map((c) => c.close()));
+    await stopAll(procs);
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+await main();

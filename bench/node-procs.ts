@@ -1,0 +1,167 @@
+// What the multi-process benchmarks share: starting `shoal start` processes, CPU
+// time per process, and running a closed-loop phase that prints rates, latency
+// percentiles and CPU per request.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import type { Client } from '../src/client/index.js';
+
+const MAIN = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+const TICKS_PER_SECOND = 100; // USER_HZ on Linux
+
+/** The nodes' --profile, from SHOAL_BENCH_PROFILE. */
+export function benchProfile(p: string): 'lan' | 'fast' {
+  if (p !== 'lan' && p !== 'fast') throw new Error(`SHOAL_BENCH_PROFILE must be lan or fast, got ${p}`);
+  return p;
+}
+
+export interface Cpu {
+  user: number;
+  system: number;
+}
+
+/** CPU seconds a process has used so far (all threads); 0 where /proc is missing. */
+export function cpuOf(pid: number | undefined): Cpu {
+  if (pid === undefined) return { user: 0, system: 0 };
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return { user: Number(fields[11]) / TICKS_PER_SECOND, system: Number(fields[12]) / TICKS_PER_SECOND };
+  } catch {
+    return { user: 0, system: 0 };
+  }
+}
+
+function clientCpu(): Cpu {
+  const u = process.cpuUsage();
+  return { user: u.user / 1e6, system: u.system / 1e6 };
+}
+
+function minus(a: Cpu, b: Cpu): Cpu {
+  return { user: a.user - b.user, system: a.system - b.system };
+}
+
+export interface NodeSpec {
+  /** Folder for the node's data (its id's subfolder). */
+  dir: string;
+  keyFile: string;
+  id: string;
+  seeds: string[];
+  /** More `shoal start` arguments. */
+  args?: string[];
+  /** V8/Node flags. */
+  flags?: string[];
+  /** Extra environment. */
+  env?: NodeJS.ProcessEnv;
+}
+
+/** Starts `shoal start` and resolves with the process and its port once it prints its ready line. */
+export async function startNode(spec: NodeSpec): Promise<{ child: ChildProcess; port: number }> {
+  const args = [MAIN, 'start', '--id', spec.id, '--port', '0', '--http-port', '0', '--data', join(spec.dir, spec.id)];
+  args.push('--cluster-key-file', spec.keyFile, '--log-level', 'warn');
+  if (spec.seeds.length > 0) args.push('--seeds', spec.seeds.join(','));
+  args.push(...(spec.args ?? []));
+  const child = spawn(process.execPath, [...(spec.flags ?? []), ...args], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, ...spec.env },
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    createInterface({ input: child.stdout! }).on('line', (l) => {
+      try {
+        const m = JSON.parse(l) as { ready?: boolean; port: number };
+        if (m.ready) resolve(m.port);
+      } catch {
+        // not the ready line
+      }
+    });
+    child.once('exit', (c) => reject(new Error(`${spec.id} exited with ${c}`)));
+  });
+  return { child, port };
+}
+
+/** SIGTERM to every process; resolves once all have exited. */
+export async function stopAll(procs: ChildProcess[]): Promise<void> {
+  await Promise.all(
+    procs.map(
+      (c) =>
+        new Promise<void>((r) => {
+          if (c.exitCode !== null) return r();
+          c.once('exit', () => r());
+          c.kill('SIGTERM');
+        }),
+    ),
+  );
+}
+
+export function percentile(sorted: Float64Array, p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
+}
+
+export const ms = (v: number): string => `${v.toFixed(2)} ms`;
+
+/**
+ * Runs `op(0), op(1), …` with `inflight` callers for `seconds`, then prints the
+ * rate, latency percentiles, errors and the CPU each process (`procs`, then this
+ * one) used per request.
+ */
+export async function phase(name: string, procs: ChildProcess[], o: { seconds: number; inflight: number }, op: (i: number) => Promise<unknown>): Promise<void> {
+  const lat: number[] = [];
+  const nodeCpu0 = procs.map((p) => cpuOf(p.pid));
+  const clientCpu0 = clientCpu();
+  let errors = 0;
+  const failures = new Map<string, number>();
+  let next = 0;
+  const end = performance.now() + o.seconds * 1000;
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: o.inflight }, async () => {
+      while (performance.now() < end) {
+        const i = next++;
+        const s = performance.now();
+        try {
+          await op(i);
+          lat.push(performance.now() - s);
+        } catch (err) {
+          errors++;
+          const what = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+          failures.set(what, (failures.get(what) ?? 0) + 1);
+        }
+      }
+    }),
+  );
+  const elapsed = (performance.now() - t0) / 1000;
+  const used = [...procs.map((p, i) => minus(cpuOf(p.pid), nodeCpu0[i]!)), minus(clientCpu(), clientCpu0)];
+  const ops = Math.max(1, lat.length);
+  const perOp = (c: Cpu) => (((c.user + c.system) * 1e6) / ops).toFixed(0);
+  const sorted = Float64Array.from(lat).sort();
+  console.log(
+    `${name.padEnd(5)} ${Math.round(lat.length / elapsed).toLocaleString('en-US').padStart(8)} ops/s   ` +
+      `p50 ${ms(percentile(sorted, 50))}  p99 ${ms(percentile(sorted, 99))}  p999 ${ms(percentile(sorted, 99.9))}  ` +
+      `errors ${errors}  (${lat.length.toLocaleString('en-US')} ops in ${elapsed.toFixed(1)} s)`,
+  );
+  const total = used.reduce((a, b) => ({ user: a.user + b.user, system: a.system + b.system }), { user: 0, system: 0 });
+  console.log(
+    `      CPU µs/op: total ${perOp(total)} (system ${perOp({ user: 0, system: total.system })}) = ` +
+      `nodes ${used.slice(0, -1).map(perOp).join(' + ')} + client ${perOp(used[used.length - 1]!)}` +
+      `   (CPU use ${((100 * (total.user + total.system)) / elapsed).toFixed(0)}% of one core)`,
+  );
+  const common = [...failures].sort((a, b) => b[1] - a[1]).slice(0, 3);
+  for (const [what, count] of common) console.log(`      ${count} × ${what}`);
+}
+
+/**
+ * Waits until the client's ring holds `nodes` nodes and no join is pending: while a
+ * change is pending, writes go to old and new owners and partitions are being
+ * transferred, which is not the steady state the benchmarks measure.
+ */
+export async function waitForRing(client: Client, nodes: number): Promise<void> {
+  for (let tries = 0; ; tries++) {
+    await client.refreshRing();
+    const probe = await client.get('probe').catch(() => undefined);
+    if (probe && client.ring.nodes.length === nodes && !client.ring.pending) return;
+    if (tries > 600) throw new Error('the cluster did not converge');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
