@@ -97,6 +97,9 @@ export function nodeMetrics(node: ShoalNode): string {
   put('touches_total', c.touches, 'touch requests coordinated');
   put('forwarded_total', c.forwarded, 'writes forwarded to a replica of the key');
   put('fallback_writes_total', c.fallbackWrites, 'writes sent to a fallback with a hint');
+  put('relayed_writes_total', c.relayed, 'writes sent to another dc as one copy, relayed there by one of its replicas');
+  put('relay_fallbacks_total', c.relayFallbacks, 'relayed writes whose relay failed, so each replica of that dc was written directly');
+  put('passed_on_total', c.passedOn, 'relayed writes this node passed on to a replica of its dc');
   put('read_repairs_total', c.readRepairs, 'replicas repaired after a read');
   put('speculative_reads_total', c.speculativeReads, 'reads sent to one more replica because the asked ones were slow');
   put('replica_reads_total', c.replicaReads, 'replica reads answered for coordinators on other nodes');

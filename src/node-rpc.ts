@@ -29,7 +29,8 @@ export function handleRequest(node: ShoalNode, req: Body, peer: PeerInfo): Promi
         if (peer.client !== '') throw forClients(peer);
         const v = req.value;
         // The store checks the set (merge and putHint both do) before anything is written.
-        return node.coordinator.replicaWrite(checkedKey(v.key, node.store.maxKeyBytes), v.set as SiblingSet, v.hintFor, v.ringId?.length === 8 ? v.ringId : undefined).then(writeReply);
+        const key = checkedKey(v.key, node.store.maxKeyBytes);
+        return node.coordinator.replicaWrite(key, v.set as SiblingSet, v.hintFor, v.ringId?.length === 8 ? v.ringId : undefined, v.relayTo).then(writeReply);
       }
       case 'replicaRead':
         if (peer.client !== '') throw forClients(peer);

@@ -106,6 +106,8 @@ export interface NodeOptions {
 }
 
 const META_NODE_ID = 'node.id';
+/** Member.protocol from which a node passes relayed replica writes on (membership.ts). */
+const RELAY_PROTOCOL = 2;
 const META_INCARNATION = 'node.incarnation';
 const META_RING = 'node.ring';
 
@@ -316,6 +318,7 @@ export class ShoalNode {
       const cluster: ClusterView = {
         placement: () => ref.node!.placement(),
         isReachable: (mid) => isUp(memberOf(mid)),
+        canRelay: (mid) => (memberOf(mid)?.protocol ?? 0) >= RELAY_PROTOCOL,
       };
       const coordinator = new Coordinator({
         nodeId: id,

@@ -100,6 +100,19 @@ function stringSize(s: string | null | undefined): number {
   return 1 + varintSize(n) + n;
 }
 
+/** A repeated string field; an empty string is written too (repeated fields keep their elements). */
+function stringsSize(list: string[] | null | undefined): number {
+  if (list == null) return 0;
+  if (!Array.isArray(list)) return BAD;
+  let n = 0;
+  for (const s of list) {
+    if (typeof s !== 'string' || LONE_SURROGATE.test(s)) return BAD;
+    const len = Buffer.byteLength(s, 'utf8');
+    n += 1 + varintSize(len) + len;
+  }
+  return n;
+}
+
 /** protobufjs keeps unknown fields of decoded messages here and writes them back. */
 function plain(v: object): boolean {
   return (v as { $unknowns?: unknown }).$unknowns == null;
@@ -127,6 +140,17 @@ function writeString(buf: Buffer, off: number, tag: number, s: string | null | u
   buf[off++] = tag;
   off = writeVarint(buf, off, n);
   return off + buf.write(s, off, n, 'utf8');
+}
+
+function writeStrings(buf: Buffer, off: number, tag: number, list: string[] | null | undefined): number {
+  if (list == null) return off;
+  for (const s of list) {
+    const n = Buffer.byteLength(s, 'utf8');
+    buf[off++] = tag;
+    off = writeVarint(buf, off, n);
+    off += buf.write(s, off, n, 'utf8');
+  }
+  return off;
 }
 
 function siblingSize(s: Sibling): number {
@@ -258,9 +282,9 @@ const empty: DirectEncoder<Record<string, never>> = {
 };
 
 const replicaWrite: DirectEncoder<ReplicaWrite> = {
-  size: (v) => (object(v) ? checked(bytesSize(v.key) + setFieldSize(v.set) + stringSize(v.hintFor) + bytesSize(v.ringId)) : -1),
+  size: (v) => (object(v) ? checked(bytesSize(v.key) + setFieldSize(v.set) + stringSize(v.hintFor) + bytesSize(v.ringId) + stringsSize(v.relayTo)) : -1),
   write: (v, buf, off) =>
-    writeBytes(buf, writeString(buf, writeSetField(buf, writeBytes(buf, off, 0x0a, v.key), 0x12, v.set), 0x1a, v.hintFor), 0x22, v.ringId),
+    writeStrings(buf, writeBytes(buf, writeString(buf, writeSetField(buf, writeBytes(buf, off, 0x0a, v.key), 0x12, v.set), 0x1a, v.hintFor), 0x22, v.ringId), 0x2a, v.relayTo),
 };
 
 const replicaRead: DirectEncoder<ReplicaRead> = {

@@ -71,6 +71,12 @@ export interface CoordinatorStats {
   fallbackWrites: number;
   /** Hints this coordinator kept for replicas that had no stand-in. */
   coordinatorHints: number;
+  /** Writes sent to another dc as one copy, relayed there by one of its replicas (local scope). */
+  relayed: number;
+  /** Relayed writes whose relay failed: that dc's replicas were then written one by one. */
+  relayFallbacks: number;
+  /** Writes this node passed on to replicas of its dc for a coordinator in another dc. */
+  passedOn: number;
   readRepairs: number;
   /** Reads sent to one more replica because the asked ones were slow (readFanout 'quorum'). */
   speculativeReads: number;
@@ -93,6 +99,9 @@ export class Coordinator {
     touches: 0,
     forwarded: 0,
     fallbackWrites: 0,
+    relayed: 0,
+    relayFallbacks: 0,
+    passedOn: 0,
     coordinatorHints: 0,
     readRepairs: 0,
     speculativeReads: 0,
@@ -236,9 +245,33 @@ export class Coordinator {
 
   // ------------------------------------------------------------------ replica side
 
-  /** A ReplicaWrite from a coordinator (that placed it by the ring `ringId` names): merge, or keep as a hint for its owner. */
-  replicaWrite(key: Buffer, set: SiblingSet, hintFor: string, ringId?: Uint8Array): Promise<unknown> {
-    return hintFor !== '' && hintFor !== this.o.nodeId ? this.o.local.putHint(hintFor, key, set) : this.o.local.merge(key, set, ringId);
+  /**
+   * A ReplicaWrite from a coordinator (that placed it by the ring `ringId` names):
+   * merge, or keep as a hint for its owner. `relayTo`: replicas of this node's dc to
+   * pass the write on to (the coordinator, in another dc, sent this dc one copy);
+   * resolves once each has it, or a stand-in or this node keeps a hint for it.
+   */
+  replicaWrite(key: Buffer, set: SiblingSet, hintFor: string, ringId?: Uint8Array, relayTo?: readonly string[]): Promise<unknown> {
+    if (relayTo !== undefined && relayTo.length >= this.o.n) {
+      return Promise.reject(new BadRequestError(`relay_to names ${relayTo.length} replicas; n is ${this.o.n}`));
+    }
+    const own = hintFor !== '' && hintFor !== this.o.nodeId ? this.o.local.putHint(hintFor, key, set) : this.o.local.merge(key, set, ringId);
+    if (relayTo === undefined || relayTo.length === 0) return own;
+    const ts = this.targets(key);
+    const passed = relayTo.map((id) => this.passOn(ts, id, key, set, ringId));
+    return Promise.all([own, ...passed]);
+  }
+
+  /** One relayed write to `id`: like the coordinator's own write behind the reply (stand-in, else a hint here). */
+  private passOn(ts: TargetSet, id: string, key: Buffer, set: SiblingSet, ringId: Uint8Array | undefined): Promise<unknown> {
+    if (id === this.o.nodeId) return RESOLVED;
+    this.stats.passedOn++;
+    const t = ts.targets.find((x) => x.node === id && x.standsFor === '') ?? ts.targets.find((x) => x.standsFor === id);
+    if (t !== undefined) return this.sendWrite(ts, undefined, t, key, set);
+    // Not a replica of the key on this node's ring (the rings differ for a moment):
+    // write it if it answers; otherwise anti-entropy and the ownership change's
+    // forwarding bring it the key, rather than a hint for a node this ring does not place.
+    return this.o.peers.write(id, key, set, '', this.o.replicaTimeoutMs, ringId).catch(() => undefined);
   }
 
   /** A ReplicaRead from another node: this node's state of the key, with hints held for `readFor`. */
@@ -355,8 +388,14 @@ export class Coordinator {
     const replicate = (staged: SiblingSet): void => {
       if (replicated) return;
       replicated = true;
-      // Targets that do not count (other dcs, local scope) are written behind the reply.
-      for (const t of ts.targets) if (t.node !== self) this.sendWrite(ts, counts === undefined || counts(t) ? q : undefined, t, key, staged);
+      // Targets that do not count (other dcs, local scope) are written behind the reply,
+      // one copy per dc where a replica there can pass it on to the others.
+      const relays = counts === undefined ? undefined : this.relayGroups(ts, counts);
+      for (const t of ts.targets) {
+        if (t.node === self || relays?.members.has(t) === true) continue;
+        this.sendWrite(ts, counts === undefined || counts(t) ? q : undefined, t, key, staged);
+      }
+      if (relays !== undefined) for (const group of relays.groups) this.sendRelay(ts, group, key, staged);
       // A replica with no stand-in left (a small cluster) still gets the write later:
       // the coordinator keeps the hint itself, as Cassandra does. It does not count for W.
       for (const id of ts.unplaced) this.hintHere(id, key, staged);
@@ -403,8 +442,56 @@ export class Coordinator {
     return { context: Buffer.from(set.clock) };
   }
 
-  /** One replica write; `q` undefined: it counts for nothing, and a failure is always replaced or hinted. */
-  private sendWrite(ts: TargetSet, q: Quorum | undefined, t: Target, key: Buffer, set: SiblingSet): void {
+  /**
+   * Other dcs' primary replicas of the key that are written behind the reply,
+   * grouped by dc where the group has two or more and one of them can relay (it
+   * goes first); undefined when there is no such group.
+   */
+  private relayGroups(ts: TargetSet, counts: (t: Target) => boolean): { groups: Target[][]; members: Set<Target> } | undefined {
+    const cluster = this.o.cluster;
+    if (cluster.canRelay === undefined) return undefined;
+    let byDc: Map<string, Target[]> | undefined;
+    for (const t of ts.targets) {
+      if (t.standsFor !== '' || t.node === this.o.nodeId || counts(t)) continue;
+      byDc ??= new Map();
+      const dc = ts.dcOf(t);
+      const group = byDc.get(dc);
+      if (group === undefined) byDc.set(dc, [t]);
+      else group.push(t);
+    }
+    if (byDc === undefined) return undefined;
+    const groups: Target[][] = [];
+    const members = new Set<Target>();
+    for (const group of byDc.values()) {
+      if (group.length < 2) continue;
+      const i = group.findIndex((t) => cluster.canRelay!(t.node));
+      if (i < 0) continue;
+      if (i > 0) [group[0], group[i]] = [group[i]!, group[0]!];
+      groups.push(group);
+      for (const t of group) members.add(t);
+    }
+    return groups.length === 0 ? undefined : { groups, members };
+  }
+
+  /** One copy of a write behind the reply for a whole dc, passed on there by its first replica; if that fails, each is written here. */
+  private sendRelay(ts: TargetSet, group: Target[], key: Buffer, set: SiblingSet): void {
+    this.stats.relayed++;
+    const relay = group[0]!;
+    const others = group.slice(1).map((t) => t.node);
+    // The relay answers once it has passed the write on, which can take its own replica
+    // timeout, and another for a stand-in.
+    const done = this.o.peers.write(relay.node, key, set, '', 3 * this.o.replicaTimeoutMs, ts.ringId, others).then(undefined, () => {
+      this.stats.relayFallbacks++;
+      return Promise.all(group.map((t) => this.sendWrite(ts, undefined, t, key, set)));
+    });
+    this.track(done);
+  }
+
+  /**
+   * One replica write; `q` undefined: it counts for nothing, and a failure is always
+   * replaced or hinted. Resolves once it, or what replaced it, has settled.
+   */
+  private sendWrite(ts: TargetSet, q: Quorum | undefined, t: Target, key: Buffer, set: SiblingSet): Promise<unknown> {
     q?.begin();
     if (t.standsFor !== '') this.stats.fallbackWrites++;
     const self = this.o.nodeId;
@@ -417,19 +504,24 @@ export class Coordinator {
       (err: unknown) => {
         if (q?.isSettled === true) return q.fail(describe(t, err));
         const next = ts.replace(t);
-        if (next !== undefined) this.sendWrite(ts, q, next, key, set);
-        else if (t.node !== self) this.hintHere(t.standsFor === '' ? t.node : t.standsFor, key, set);
+        let then: Promise<unknown> | undefined;
+        if (next !== undefined) then = this.sendWrite(ts, q, next, key, set);
+        else if (t.node !== self) then = this.hintHere(t.standsFor === '' ? t.node : t.standsFor, key, set);
         q?.fail(describe(t, err));
+        return then;
       },
     );
     this.track(done);
+    return done;
   }
 
-  /** Keeps a hint for `owner` on this node (handoff delivers it when owner returns). */
-  private hintHere(owner: string, key: Buffer, set: SiblingSet): void {
-    if (owner === this.o.nodeId) return;
+  /** Keeps a hint for `owner` on this node (handoff delivers it when owner returns); never rejects. */
+  private hintHere(owner: string, key: Buffer, set: SiblingSet): Promise<unknown> {
+    if (owner === this.o.nodeId) return RESOLVED;
     this.stats.coordinatorHints++;
-    this.track(this.o.local.putHint(owner, key, set).catch(() => undefined));
+    const p = this.o.local.putHint(owner, key, set).catch(() => undefined);
+    this.track(p);
+    return p;
   }
 
   private async read(key: Buffer, r: number, scope: QuorumScope | undefined): Promise<SiblingSet | undefined> {

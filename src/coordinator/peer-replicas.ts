@@ -20,10 +20,11 @@ export class PeerReplicas implements ReplicaPeers {
 
   // Not async: this is on every replicated write, and a plain promise chain
   // costs less than an async function's.
-  write(nodeId: string, key: Buffer, set: SiblingSet, hintFor: string, timeoutMs: number, ringId?: Uint8Array): Promise<void> {
+  write(nodeId: string, key: Buffer, set: SiblingSet, hintFor: string, timeoutMs: number, ringId?: Uint8Array, relayTo?: readonly string[]): Promise<void> {
     const m = this.memberOf(nodeId);
     if (m === undefined) return Promise.reject(new UnavailableError(`node ${nodeId} is not a known member`));
-    return this.peers.request(m.host, m.port, { kind: 'replicaWrite', value: { key, set, hintFor, ringId } }, { timeoutMs }).then(checkWriteReply);
+    const value = relayTo === undefined ? { key, set, hintFor, ringId } : { key, set, hintFor, ringId, relayTo: [...relayTo] };
+    return this.peers.request(m.host, m.port, { kind: 'replicaWrite', value }, { timeoutMs }).then(checkWriteReply);
   }
 
   async read(nodeId: string, key: Buffer, readFor: string, timeoutMs: number): Promise<SiblingSet | undefined> {

@@ -36,8 +36,12 @@ export interface LocalReplica {
 
 /** Requests to other nodes (the RPC transport, addressed by node id). */
 export interface ReplicaPeers {
-  /** `ringId`: the ring the write was placed by (undefined: not known, e.g. a hint delivered later). */
-  write(nodeId: string, key: Buffer, set: SiblingSet, hintFor: string, timeoutMs: number, ringId?: Uint8Array): Promise<void>;
+  /**
+   * `ringId`: the ring the write was placed by (undefined: not known, e.g. a hint
+   * delivered later). `relayTo`: replicas of the node's dc it passes the write on to
+   * before answering (only to nodes for which ClusterView.canRelay is true).
+   */
+  write(nodeId: string, key: Buffer, set: SiblingSet, hintFor: string, timeoutMs: number, ringId?: Uint8Array, relayTo?: readonly string[]): Promise<void>;
   read(nodeId: string, key: Buffer, readFor: string, timeoutMs: number): Promise<SiblingSet | undefined>;
   forwardPut(
     nodeId: string,
@@ -58,4 +62,6 @@ export interface ClusterView {
   placement(): PreferenceLists;
   /** Whether membership believes the node can be reached (alive or suspect). */
   isReachable(nodeId: string): boolean;
+  /** Whether the node passes relayed writes on (ReplicaWrite.relay_to); absent: no node does. */
+  canRelay?(nodeId: string): boolean;
 }

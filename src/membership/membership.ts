@@ -29,8 +29,12 @@ import { checkPushPull, isValidMember } from './validate.js';
 import { MemberView } from './view.js';
 import { sample } from './sample.js';
 
-/** The protocol version this build speaks (Member.protocol). */
-export const MEMBERSHIP_PROTOCOL = 1;
+/**
+ * The protocol version this build speaks (Member.protocol). 2: passes on relayed
+ * replica writes (ReplicaWrite.relay_to); nodes send relayed writes only to
+ * members at 2 or more, so a cluster can be upgraded one node at a time.
+ */
+export const MEMBERSHIP_PROTOCOL = 2;
 
 export interface MembershipOptions {
   /** This node's id: unique in the cluster and stable across restarts. */

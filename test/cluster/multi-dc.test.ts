@@ -41,14 +41,22 @@ describe('a cluster with replicas per data centre (dc1:2, dc2:2)', () => {
     const st = (await cluster.status(cluster.nodes[3]!)) as unknown as { replication: unknown };
     expect(st.replication).toEqual({ n: 4, perDc: { dc1: 2, dc2: 2 }, quorumScope: 'local', dc: 'dc2', mismatched: {} });
     const client = await cluster.client({ dc: 'dc2' });
-    const before = { dc1: (await sum(dc1(), 'puts')) + (await sum(dc1(), 'gets')), forwarded: await sum(cluster.nodes, 'forwarded') };
+    const before = {
+      dc1: (await sum(dc1(), 'puts')) + (await sum(dc1(), 'gets')),
+      forwarded: await sum(cluster.nodes, 'forwarded'),
+      relayed: await sum(dc2(), 'relayed'),
+      passedOn: await sum(dc1(), 'passedOn'),
+    };
     for (let i = 0; i < 40; i++) await client.put(`route-${i}`, `v${i}`);
     for (let i = 0; i < 40; i++) expect((await client.get(`route-${i}`)).values.map(String)).toEqual([`v${i}`]);
     expect(client.stats.direct).toBe(client.stats.requests);
     expect((await sum(dc1(), 'puts')) + (await sum(dc1(), 'gets'))).toBe(before.dc1);
     expect(await sum(cluster.nodes, 'forwarded')).toBe(before.forwarded);
-    // Every key reaches all four replicas, dc1's behind the replies.
+    // Every key reaches all four replicas, dc1's behind the replies: one copy per write
+    // crosses to dc1, and the dc1 replica that received it passes it on.
     for (let i = 0; i < 40; i++) await waitFor(`route-${i} on 4 nodes`, async () => (await copies(`route-${i}`, `v${i}`)) === 4, 10_000);
+    expect(await sum(dc2(), 'relayed')).toBe(before.relayed + 40);
+    expect(await sum(dc1(), 'passedOn')).toBe(before.passedOn + 40);
   });
 
   it('takes ?scope= over HTTP and refuses an unknown one', async () => {

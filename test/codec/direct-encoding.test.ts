@@ -73,6 +73,8 @@ describe('direct encoders', () => {
       ['clientGetReply', { values: [Buffer.from('a'), 'b'] }],
       ['clientGetReply', { values: 'ab' }],
       ['replicaWrite', { key: Buffer.from('k'), hintFor: 'a\uD800b' }], // a lone surrogate
+      ['replicaWrite', { key: Buffer.from('k'), relayTo: ['n2', 'a\uD800b'] }],
+      ['replicaWrite', { key: Buffer.from('k'), relayTo: 'n2' }],
       ['replicaWrite', { key: Buffer.from('k'), set: { siblings: [null] } }],
       ['replicaWrite', { key: Buffer.from('k'), set: { siblings: [{ dot: Buffer.alloc(16), expiresAt: -5 }] } }],
       ['replicaWrite', { key: Buffer.from('k'), set: { siblings: {} } }],
