@@ -268,6 +268,7 @@ export class Coordinator {
     this.stats.passedOn++;
     const t = ts.targets.find((x) => x.node === id && x.standsFor === '') ?? ts.targets.find((x) => x.standsFor === id);
     if (t !== undefined) return this.sendWrite(ts, undefined, t, key, set);
+    if (ts.unplaced.includes(id)) return this.hintHere(id, key, set); // down here, and no stand-in left
     // Not a replica of the key on this node's ring (the rings differ for a moment):
     // write it if it answers; otherwise anti-entropy and the ownership change's
     // forwarding bring it the key, rather than a hint for a node this ring does not place.

@@ -34,6 +34,8 @@ async function setUp(o: { canRelay?: (id: string) => boolean } = {}) {
   const failing = new Set<string>();
   /** Nodes membership reports unreachable (their requests fail too). */
   const down = new Set<string>();
+  /** Nodes only one node's membership reports unreachable: seen by -> unreachable. */
+  const downAt = new Map<string, Set<string>>();
   /** Every replica write as from>to, with the relay list when there is one. */
   const writes: string[] = [];
   const nodes = new Map<string, Coordinator>();
@@ -53,7 +55,7 @@ async function setUp(o: { canRelay?: (id: string) => boolean } = {}) {
           nodeId: id,
           local: stores.get(id)!,
           peers: peersOf(id),
-          cluster: { placement: () => placement, isReachable: (x) => !down.has(x), canRelay: o.canRelay ?? (() => true) },
+          cluster: { placement: () => placement, isReachable: (x) => !down.has(x) && downAt.get(id)?.has(x) !== true, canRelay: o.canRelay ?? (() => true) },
           dc: dcOf(id),
           scope: 'local',
           n: placement.n,
@@ -62,7 +64,7 @@ async function setUp(o: { canRelay?: (id: string) => boolean } = {}) {
     );
   }
   const drain = () => Promise.all([...nodes.values()].map((c) => c.drain()));
-  return { nodes, a, b, failing, down, writes, drain, coordinator: nodes.get(a[0]!)! };
+  return { nodes, a, b, failing, down, downAt, writes, drain, coordinator: nodes.get(a[0]!)! };
 }
 
 const valuesOn = async (id: string) => (await stores.get(id)!.get(KEY)).values.map(String);
@@ -115,6 +117,20 @@ describe('relayed writes to another dc', () => {
     expect(h.writes.filter((w) => w.startsWith(`${from}>`) && !w.includes('[')).length).toBe(2); // a's other replica, b0's stand-in
     expect(await valuesOn(b2)).toEqual(['v1']);
     expect(await hintHolders(b0)).toHaveLength(1);
+  });
+
+  it('the relay keeps the hint itself for a replica it sees down when no node is left to stand in', async () => {
+    const h = await setUp();
+    const [b0, b1, b2] = h.b as [string, string, string];
+    const spareA = IDS.find((id) => dcOf(id) === 'a' && !h.a.includes(id))!;
+    h.downAt.set(b0, new Set([b2, spareA]));
+    h.failing.add(b2);
+    await h.coordinator.put(KEY, Buffer.from('v1'));
+    await h.drain();
+    expect(h.writes).toContain(`${h.a[0]}>${b0}[${b1},${b2}]`);
+    expect(h.writes.filter((w) => w.startsWith(`${b0}>`))).toEqual([`${b0}>${b1}`]);
+    expect(await hintHolders(b2)).toEqual([b0]);
+    expect(h.coordinator.stats.relayFallbacks).toBe(0);
   });
 
   it('when the relay fails, the coordinator writes the dc\'s replicas itself', async () => {
