@@ -24,13 +24,12 @@
 import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { antiEntropyProfiles } from '../src/antientropy/index.js';
 import { Client } from '../src/client/index.js';
 import { packageRoot } from '../src/paths.js';
-import { benchProfile, phase as runPhase, startNode as startShoal, stopAll, waitForRing } from './node-procs.js';
+import { benchDir, benchProfile, phase as runPhase, startNode as startShoal, stopAll, waitForRing } from './node-procs.js';
 
 const seconds = Number(process.env['SHOAL_BENCH_SECONDS'] ?? 10);
 const inflight = Number(process.env['SHOAL_BENCH_INFLIGHT'] ?? 64);
@@ -60,10 +59,7 @@ function phase(name: string, procs: ChildProcess[], op: (i: number) => Promise<u
 }
 
 async function main(): Promise<void> {
-  const dir = await mkdtemp(join(tmpdir(), 'shoal-bench-'));
-  const keyHex = randomBytes(32).toString('hex');
-  const keyFile = join(dir, 'cluster.key');
-  await writeFile(keyFile, keyHex);
+  const { dir, keyHex, keyFile } = await benchDir('shoal-bench-');
   const procs: ChildProcess[] = [];
   try {
     const first = await startNode(dir, keyFile, 'b1', []);

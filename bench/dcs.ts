@@ -14,13 +14,11 @@
 //   the node processes write .cpuprofile files there).
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rm } from 'node:fs/promises';
 import { antiEntropyProfiles } from '../src/antientropy/index.js';
 import { Client } from '../src/client/index.js';
 import { DC_RTT_ENV } from '../src/cli/dc-delay.js';
-import { benchProfile, ms, percentile, phase, startNode, stopAll, waitForRing } from './node-procs.js';
+import { benchDir, benchProfile, ms, percentile, phase, startNode, stopAll, waitForRing } from './node-procs.js';
 
 const rtt = Number(process.env['SHOAL_BENCH_DC_RTT'] ?? 40);
 const seconds = Number(process.env['SHOAL_BENCH_SECONDS'] ?? 10);
@@ -52,10 +50,7 @@ async function staleness(east: Client, west: Client, value: Buffer): Promise<{ l
 }
 
 async function main(): Promise<void> {
-  const dir = await mkdtemp(join(tmpdir(), 'shoal-bench-dcs-'));
-  const keyHex = randomBytes(32).toString('hex');
-  const keyFile = join(dir, 'cluster.key');
-  await writeFile(keyFile, keyHex);
+  const { dir, keyHex, keyFile } = await benchDir('shoal-bench-dcs-');
   const procs: ChildProcess[] = [];
   const clients: Client[] = [];
   try {

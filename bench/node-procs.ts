@@ -2,7 +2,10 @@
 // time per process, and running a closed-loop phase that prints rates, latency
 // percentiles and CPU per request.
 import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -41,6 +44,15 @@ function clientCpu(): Cpu {
 
 function minus(a: Cpu, b: Cpu): Cpu {
   return { user: a.user - b.user, system: a.system - b.system };
+}
+
+/** A temporary folder for the nodes' data, with a new cluster key in it (hex, and its file). */
+export async function benchDir(prefix: string): Promise<{ dir: string; keyHex: string; keyFile: string }> {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  const keyHex = randomBytes(32).toString('hex');
+  const keyFile = join(dir, 'cluster.key');
+  await writeFile(keyFile, keyHex);
+  return { dir, keyHex, keyFile };
 }
 
 export interface NodeSpec {

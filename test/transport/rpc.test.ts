@@ -36,6 +36,18 @@ function peers(opts: Partial<RpcPeersOptions> = {}): RpcPeers {
   return p;
 }
 
+/** An echo server that counts the requests it handled. */
+async function countingEchoServer(): Promise<{ server: RpcServer; handled: () => number }> {
+  let handled = 0;
+  const server = await startServer({
+    handler: (req) => {
+      handled++;
+      return echo(req);
+    },
+  });
+  return { server, handled: () => handled };
+}
+
 /** Answers clientGet with the key as the single value, clientPut with the value as the context. */
 function echo(req: Body): Body {
   switch (req.kind) {
@@ -291,13 +303,7 @@ describe('RpcServer and RpcPeers', () => {
   });
 
   it('drops and delays requests through a test fault filter', async () => {
-    let handled = 0;
-    const server = await startServer({
-      handler: (req) => {
-        handled++;
-        return echo(req);
-      },
-    });
+    const { server, handled } = await countingEchoServer();
     const filter = new FaultFilter();
     const p = peers({ faultFilter: filter });
     const ring = (timeoutMs?: number) => p.request('127.0.0.1', server.port, { kind: 'ringRequest', value: {} }, { timeoutMs });
@@ -306,22 +312,16 @@ describe('RpcServer and RpcPeers', () => {
     expect(p.stats().connects).toBe(0); // never sent: nothing reached the server
     filter.unblock('127.0.0.1', server.port);
     expect((await ring()).kind).toBe('ringReply');
-    expect(handled).toBe(1);
+    expect(handled()).toBe(1);
     // Held back longer than its timeout, a request times out and is never sent.
     filter.setDelay(100);
     await expect(ring(10)).rejects.toBeInstanceOf(TimeoutError);
     expect((await ring(5_000)).kind).toBe('ringReply'); // sent after the first one's delay ran out
-    expect(handled).toBe(2);
+    expect(handled()).toBe(2);
   });
 
   it('holds both the request and its reply by the delay a filter rule gives the peer', async () => {
-    let handled = 0;
-    const server = await startServer({
-      handler: (req) => {
-        handled++;
-        return echo(req);
-      },
-    });
+    const { server, handled } = await countingEchoServer();
     const other = await startServer({ handler: echo });
     const filter = new FaultFilter();
     filter.setDelayRule((_host, port) => (port === server.port ? 300 : 0));
@@ -330,7 +330,7 @@ describe('RpcServer and RpcPeers', () => {
     // Sent after 300 ms and answered at once, the reply is held 300 ms more: past the
     // 400 ms timeout, although the server handled the request.
     await expect(ring(server.port, 400)).rejects.toBeInstanceOf(TimeoutError);
-    await waitFor(() => handled === 1, 'the delayed request to reach the server');
+    await waitFor(() => handled() === 1, 'the delayed request to reach the server');
     expect((await ring(server.port, 5_000)).kind).toBe('ringReply');
     // The rule delays only the peer it names.
     expect(filter.delayFor('127.0.0.1', other.port)).toBe(0);
