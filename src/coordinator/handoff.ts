@@ -26,6 +26,12 @@ export interface HandoffOptions {
   concurrency: number;
   /** Delay before delivering the hints of a reachable owner that just got one (hinted()); default 250 ms. */
   promptDelayMs?: number;
+  /**
+   * After a failed delivery to an owner membership still reports reachable (busy
+   * catching up, say): the first retry's delay, doubling per further failure up to
+   * intervalMs; default 1000 ms.
+   */
+  retryDelayMs?: number;
   replicaTimeoutMs: number;
   /**
    * For an owner that is no longer in the ring (it left, or was removed), where its
@@ -52,6 +58,8 @@ export class HintedHandoff implements Startable {
   /** Reachable owners with new hints (hinted()), delivered on a short timer. */
   private readonly due = new Set<string>();
   private dueTimer: NodeJS.Timeout | undefined;
+  /** Reachable owners whose delivery failed: consecutive failures, and the retry's timer. */
+  private readonly retries = new Map<string, { failures: number; timer: NodeJS.Timeout | undefined }>();
   /** start() arms the timer; runOnce() works without it (tools, tests). */
   private active = false;
   private stopped = false;
@@ -70,6 +78,8 @@ export class HintedHandoff implements Startable {
     this.timer = undefined;
     clearTimeout(this.dueTimer);
     this.dueTimer = undefined;
+    for (const r of this.retries.values()) clearTimeout(r.timer);
+    this.retries.clear();
     await this.running;
   }
 
@@ -93,6 +103,22 @@ export class HintedHandoff implements Startable {
     if (this.stopped || !this.active || !this.o.isReachable(owner)) return;
     this.due.add(owner);
     this.armDue();
+  }
+
+  /** A delivery to a reachable owner failed: try its hints again soon, backing off, rather than at the next pass. */
+  private retryLater(owner: string): void {
+    if (this.stopped || !this.active) return;
+    let r = this.retries.get(owner);
+    if (r === undefined) this.retries.set(owner, (r = { failures: 0, timer: undefined }));
+    r.failures++;
+    if (r.timer !== undefined) return;
+    const delay = Math.min(this.o.intervalMs, (this.o.retryDelayMs ?? 1000) * 2 ** Math.min(r.failures - 1, 20));
+    const entry = r;
+    entry.timer = setTimeout(() => {
+      entry.timer = undefined;
+      this.hinted(owner);
+    }, delay);
+    entry.timer.unref();
   }
 
   private armDue(): void {
@@ -167,7 +193,7 @@ export class HintedHandoff implements Startable {
         },
         () => {
           this.stats.failed++;
-          broken = true; // the owner stopped answering: try again next pass
+          broken = true; // the owner stopped answering: retry soon if it is still reachable, else next pass
         },
       );
       inFlight.add(p);
@@ -175,5 +201,12 @@ export class HintedHandoff implements Startable {
       if (inFlight.size >= this.o.concurrency) await Promise.race(inFlight);
     }
     await Promise.allSettled([...inFlight]);
+    if (!reachable || elsewhere !== undefined) return;
+    if (broken) {
+      if (this.o.isReachable(owner)) this.retryLater(owner);
+    } else {
+      clearTimeout(this.retries.get(owner)?.timer);
+      this.retries.delete(owner);
+    }
   }
 }

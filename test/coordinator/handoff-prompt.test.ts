@@ -34,9 +34,11 @@ afterEach(async () => {
   handoff = undefined;
 });
 
-function start(hints: FakeHints, delivered: string[], reachable: Set<string>): HintedHandoff {
+/** `refuse(to)`: true makes that delivery fail, as a timeout would. */
+function start(hints: FakeHints, delivered: string[], reachable: Set<string>, refuse: (to: string) => boolean = () => false): HintedHandoff {
   const peers = {
     write: async (to: string, key: Buffer) => {
+      if (refuse(to)) throw new Error(`${to} did not answer in time`);
       delivered.push(`${to}:${key.toString()}`);
     },
   } as unknown as ReplicaPeers;
@@ -51,6 +53,7 @@ function start(hints: FakeHints, delivered: string[], reachable: Set<string>): H
     concurrency: 4,
     replicaTimeoutMs: 1000,
     promptDelayMs: 10,
+    retryDelayMs: 10,
   });
 }
 
@@ -69,5 +72,19 @@ describe('hinted handoff: prompt delivery to a reachable owner', () => {
     expect(delivered.sort()).toEqual(['slow:a', 'slow:b']);
     expect(hints.held.get('dead')!.size).toBe(1);
     expect(hints.ownerScans).toBe(0); // no full pass over every owner
+  });
+
+  it('retries a reachable owner whose deliveries failed soon, backing off, instead of at the next pass', async () => {
+    const hints = new FakeHints();
+    const delivered: string[] = [];
+    let refusals = 3; // busy working through a backlog, say
+    handoff = start(hints, delivered, new Set(['busy']), (to) => to === 'busy' && refusals-- > 0);
+    await handoff.start();
+    hints.add('busy', 'a');
+    handoff.hinted('busy');
+    await waitFor('the hint to be delivered after the owner stops refusing', () => hints.held.get('busy')!.size === 0, 10_000);
+    expect(delivered).toEqual(['busy:a']);
+    expect(handoff.stats.failed).toBe(3);
+    expect(hints.ownerScans).toBe(0); // the hour-long periodic pass never ran
   });
 });
