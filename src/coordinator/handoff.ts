@@ -108,17 +108,16 @@ export class HintedHandoff implements Startable {
   /** A delivery to a reachable owner failed: try its hints again soon, backing off, rather than at the next pass. */
   private retryLater(owner: string): void {
     if (this.stopped || !this.active) return;
-    let r = this.retries.get(owner);
-    if (r === undefined) this.retries.set(owner, (r = { failures: 0, timer: undefined }));
+    const r = this.retries.get(owner) ?? { failures: 0, timer: undefined };
+    this.retries.set(owner, r);
     r.failures++;
     if (r.timer !== undefined) return;
     const delay = Math.min(this.o.intervalMs, (this.o.retryDelayMs ?? 1000) * 2 ** Math.min(r.failures - 1, 20));
-    const entry = r;
-    entry.timer = setTimeout(() => {
-      entry.timer = undefined;
+    r.timer = setTimeout(() => {
+      r.timer = undefined;
       this.hinted(owner);
     }, delay);
-    entry.timer.unref();
+    r.timer.unref();
   }
 
   private armDue(): void {
