@@ -95,11 +95,14 @@ export async function runDemo(argv: string[]): Promise<number> {
     say(`   200 sessions written, ${ok} read back; ${client.stats.direct} of ${client.stats.requests} requests went straight to a replica.\n`);
 
     say('2. Two writers without a context create siblings; a write with the context resolves them:');
-    await Promise.all([client.put('cart:7', 'apples'), client.put('cart:7', 'pears')]);
-    const both = await client.get('cart:7', { r: 3 });
+    // A key of this run's own: the data folder outlives runs, and blind writes to last
+    // run's cart would become siblings of its value too.
+    const cart = `cart:${randomBytes(4).toString('hex')}`;
+    await Promise.all([client.put(cart, 'apples'), client.put(cart, 'pears')]);
+    const both = await client.get(cart, { r: 3 });
     say(`   get → ${both.values.length} siblings: ${both.values.map((v) => v.toString()).join(', ')}`);
-    await client.put('cart:7', 'apples+pears', { context: both.context });
-    const merged = await client.get('cart:7', { r: 3 });
+    await client.put(cart, 'apples+pears', { context: both.context });
+    const merged = await client.get(cart, { r: 3 });
     say(`   after the reconciling write → ${merged.values.map((v) => v.toString()).join(', ')}\n`);
 
     const victim = procs[count - 1]!;
