@@ -85,6 +85,11 @@ export interface RpcServerStats extends TransportCounters {
   paused: number;
   /** Handlers that threw (answered with an error reply). */
   handlerErrors: number;
+  /**
+   * The same by the error code answered: SHOAL_UNAVAILABLE during a ring change
+   * ("retry after the ring change reaches this node") is expected, SHOAL_INTERNAL is not.
+   */
+  handlerErrorCodes: Record<string, number>;
   /** Connections whose TLS handshake failed (not TLS, a bad certificate, too slow). */
   tlsErrors: number;
 }
@@ -97,6 +102,8 @@ export class RpcServer implements Startable {
   private boundPort = 0;
   /** @internal shared with sessions */
   readonly tally = { authenticated: 0, handlerErrors: 0, tlsErrors: 0 };
+  /** @internal shared with sessions: handler errors by code */
+  readonly handlerErrorCodes = new Map<string, number>();
   readonly maxFrameBytes: number;
   readonly handshakeTimeoutMs: number;
   readonly maxInFlight: number;
@@ -176,6 +183,7 @@ export class RpcServer implements Startable {
       queuedBytes,
       paused,
       handlerErrors: this.tally.handlerErrors,
+      handlerErrorCodes: Object.fromEntries(this.handlerErrorCodes),
       tlsErrors: this.tally.tlsErrors,
     };
   }
@@ -305,7 +313,10 @@ class ServerSession implements ConnectionOwner {
 
   private handlerFailed(id: number, err: unknown): void {
     this.server.tally.handlerErrors++;
-    this.replyError(id, err instanceof ShoalError ? err : new InternalError('internal error', { cause: err }));
+    const answer = err instanceof ShoalError ? err : new InternalError('internal error', { cause: err });
+    const codes = this.server.handlerErrorCodes;
+    codes.set(answer.code, (codes.get(answer.code) ?? 0) + 1);
+    this.replyError(id, answer);
   }
 
   private replyError(id: number, err: ShoalError): void {

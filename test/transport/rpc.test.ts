@@ -140,6 +140,7 @@ describe('RpcServer and RpcPeers', () => {
     await expect(p.request('127.0.0.1', server.port, { kind: 'ringReply', value: { partitions: 1, checksum: Buffer.alloc(0), members: [], owners: [], n: 1 } })).rejects.toBeInstanceOf(UnknownMessageError);
     expect((await get('fine')).kind).toBe('clientGetReply');
     expect(server.stats().handlerErrors).toBe(5);
+    expect(server.stats().handlerErrorCodes).toEqual({ SHOAL_QUORUM_UNAVAILABLE: 1, SHOAL_BAD_CONTEXT: 1, SHOAL_INTERNAL: 2, SHOAL_UNKNOWN_MESSAGE: 1 });
   });
 
   it('keeps 1000 requests in flight on one connection and matches out-of-order replies', async () => {
