@@ -225,6 +225,7 @@ export class ShoalNode {
         nodeId: id,
         ...(o.tls ? { tls: o.tls } : {}),
         ...(o.revokedClients ? { revokedClients: o.revokedClients } : {}),
+        onInternalError: (err) => log.error('a request failed inside the node (answered "internal error")', { err }),
         handler: (req, peer) => {
           if (ref.node === undefined) throw new UnavailableError('the node is starting');
           return handleRequest(ref.node, req, peer);

@@ -68,6 +68,11 @@ export interface RpcServerOptions {
   tls?: NodeTls;
   /** Client token names refused at the handshake. */
   revokedClients?: ReadonlySet<string>;
+  /**
+   * Told of a handler failure that was not a ShoalError (a bug): the caller gets only
+   * "internal error", so this is where its cause can be logged.
+   */
+  onInternalError?: (err: unknown) => void;
 }
 
 export interface RpcServerStats extends TransportCounters {
@@ -314,6 +319,7 @@ class ServerSession implements ConnectionOwner {
   private handlerFailed(id: number, err: unknown): void {
     this.server.tally.handlerErrors++;
     const answer = err instanceof ShoalError ? err : new InternalError('internal error', { cause: err });
+    if (answer !== err) this.server.options.onInternalError?.(err);
     const codes = this.server.handlerErrorCodes;
     codes.set(answer.code, (codes.get(answer.code) ?? 0) + 1);
     this.replyError(id, answer);

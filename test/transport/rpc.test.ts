@@ -117,7 +117,9 @@ describe('RpcServer and RpcPeers', () => {
   });
 
   it('turns handler errors into typed errors on the caller', async () => {
+    const causes: unknown[] = [];
     const server = await startServer({
+      onInternalError: (err) => causes.push(err),
       handler: async (req) => {
         if (req.kind === 'clientGet') {
           const k = Buffer.from(req.value.key).toString();
@@ -141,6 +143,8 @@ describe('RpcServer and RpcPeers', () => {
     expect((await get('fine')).kind).toBe('clientGetReply');
     expect(server.stats().handlerErrors).toBe(5);
     expect(server.stats().handlerErrorCodes).toEqual({ SHOAL_QUORUM_UNAVAILABLE: 1, SHOAL_BAD_CONTEXT: 1, SHOAL_INTERNAL: 2, SHOAL_UNKNOWN_MESSAGE: 1 });
+    // The two internal failures reach the server's owner with their causes (for its log).
+    expect(causes.map((e) => (e as Error).message)).toEqual(['/var/lib/shoal: EACCES', 'the handler returned no message']);
   });
 
   it('keeps 1000 requests in flight on one connection and matches out-of-order replies', async () => {
