@@ -26,10 +26,9 @@ import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { antiEntropyProfiles } from '../src/antientropy/index.js';
 import { Client } from '../src/client/index.js';
 import { packageRoot } from '../src/paths.js';
-import { benchDir, benchProfile, phase as runPhase, startNode as startShoal, stopAll, waitForRing } from './node-procs.js';
+import { benchDir, benchProfile, phase as runPhase, profFlags, startNode as startShoal, stopAll, waitForRing, waitOutGrace } from './node-procs.js';
 
 const seconds = Number(process.env['SHOAL_BENCH_SECONDS'] ?? 10);
 const inflight = Number(process.env['SHOAL_BENCH_INFLIGHT'] ?? 64);
@@ -39,9 +38,7 @@ const nodeFlags = (process.env['SHOAL_BENCH_NODE_FLAGS'] ?? '').split(' ').filte
 const startArgs = (process.env['SHOAL_BENCH_START_ARGS'] ?? '').split(' ').filter((f) => f !== '');
 const tlsDir = process.env['SHOAL_BENCH_TLS'] === '1' ? join(packageRoot(), 'test/fixtures/tls') : undefined;
 if (tlsDir !== undefined) startArgs.push('--tls-cert', join(tlsDir, 'node.pem'), '--tls-key', join(tlsDir, 'node.key'), '--tls-ca', join(tlsDir, 'ca.pem'));
-const profDir = process.env['SHOAL_BENCH_PROF'];
 const profile = benchProfile(process.env['SHOAL_BENCH_PROFILE'] ?? 'lan');
-
 
 function startNode(dir: string, keyFile: string, id: string, seeds: string[]): Promise<{ child: ChildProcess; port: number }> {
   return startShoal({
@@ -50,7 +47,7 @@ function startNode(dir: string, keyFile: string, id: string, seeds: string[]): P
     id,
     seeds,
     args: ['--profile', profile, '--partitions', '256', ...startArgs],
-    flags: [...nodeFlags, ...(profDir !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [])],
+    flags: [...nodeFlags, ...profFlags()],
   });
 }
 
@@ -68,9 +65,7 @@ async function main(): Promise<void> {
     for (let i = 2; i <= nodes; i++) procs.push((await startNode(dir, keyFile, `b${i}`, seeds)).child);
     const client = await Client.connect({ seeds, clusterKey: keyHex, ...(tlsDir !== undefined ? { tls: { ca: readFileSync(join(tlsDir, 'ca.pem')) } } : {}) });
     await waitForRing(client, nodes);
-    const grace = antiEntropyProfiles[profile].handoverGraceMs;
-    console.log(`joins completed; waiting out the ${grace / 1000} s handover grace (--profile ${profile})`);
-    await new Promise((r) => setTimeout(r, grace + 500));
+    await waitOutGrace(profile);
     const value = randomBytes(200);
     console.log(
       `${nodes} nodes (N=3, R=W=2), ${inflight} requests in flight, 200-byte values, ${keys.toLocaleString('en-US')} keys, ${seconds} s per phase` +

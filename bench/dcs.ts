@@ -15,17 +15,15 @@
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
-import { antiEntropyProfiles } from '../src/antientropy/index.js';
 import { Client } from '../src/client/index.js';
 import { DC_RTT_ENV } from '../src/cli/dc-delay.js';
-import { benchDir, benchProfile, ms, percentile, phase, startNode, stopAll, waitForRing } from './node-procs.js';
+import { benchDir, benchProfile, ms, percentile, phase, profFlags, startNode, stopAll, waitForRing, waitOutGrace } from './node-procs.js';
 
 const rtt = Number(process.env['SHOAL_BENCH_DC_RTT'] ?? 40);
 const seconds = Number(process.env['SHOAL_BENCH_SECONDS'] ?? 10);
 const inflight = Number(process.env['SHOAL_BENCH_INFLIGHT'] ?? 8);
 const probes = Number(process.env['SHOAL_BENCH_PROBES'] ?? 200);
 const profile = benchProfile(process.env['SHOAL_BENCH_PROFILE'] ?? 'lan');
-const profDir = process.env['SHOAL_BENCH_PROF'];
 const KEYS = 100_000;
 const DCS = ['east', 'west'] as const;
 const PER_DC = 3;
@@ -64,7 +62,7 @@ async function main(): Promise<void> {
           seeds,
           args: ['--profile', profile, '--dc', dc, '--rack', `r${i}`, '--replication', 'east:3,west:3', '--r', '2', '--w', '2'],
           env: { [DC_RTT_ENV]: String(rtt) },
-          ...(profDir !== undefined ? { flags: ['--cpu-prof', `--cpu-prof-dir=${profDir}`] } : {}),
+          flags: profFlags(),
         });
         procs.push(child);
         if (seeds.length === 0) seeds.push(`127.0.0.1:${port}`);
@@ -75,9 +73,7 @@ async function main(): Promise<void> {
     const west = await Client.connect({ seeds, clusterKey: keyHex, dc: 'west' });
     clients.push(west);
     await waitForRing(east, DCS.length * PER_DC);
-    const grace = antiEntropyProfiles[profile].handoverGraceMs;
-    console.log(`joins completed; waiting out the ${grace / 1000} s handover grace (--profile ${profile})`);
-    await new Promise((r) => setTimeout(r, grace + 500));
+    await waitOutGrace(profile);
     await west.refreshRing();
     const value = randomBytes(200);
     console.log(

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { antiEntropyProfiles } from '../src/antientropy/index.js';
 import type { Client } from '../src/client/index.js';
 
 const MAIN = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
@@ -18,6 +19,19 @@ const TICKS_PER_SECOND = 100; // USER_HZ on Linux
 export function benchProfile(p: string): 'lan' | 'fast' {
   if (p !== 'lan' && p !== 'fast') throw new Error(`SHOAL_BENCH_PROFILE must be lan or fast, got ${p}`);
   return p;
+}
+
+/** V8 flags that make node processes write CPU profiles into SHOAL_BENCH_PROF, when it is set. */
+export function profFlags(): string[] {
+  const dir = process.env['SHOAL_BENCH_PROF'];
+  return dir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${dir}`];
+}
+
+/** Waits out the handover grace after the joins: until then writes also go to the ring before the change. */
+export async function waitOutGrace(profile: 'lan' | 'fast'): Promise<void> {
+  const grace = antiEntropyProfiles[profile].handoverGraceMs;
+  console.log(`joins completed; waiting out the ${grace / 1000} s handover grace (--profile ${profile})`);
+  await new Promise((r) => setTimeout(r, grace + 500));
 }
 
 export interface Cpu {

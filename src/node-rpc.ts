@@ -111,7 +111,6 @@ function ringReply(node: ShoalNode) {
   };
 }
 
-
 /** A push-pull state with this node's replication, so nodes started with different ones find out. */
 export function withReplication(state: PushPull, replication: Replication): PushPull {
   return { ...state, replication: formatReplication(replication) };

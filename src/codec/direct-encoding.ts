@@ -101,7 +101,7 @@ function stringSize(s: string | null | undefined): number {
 }
 
 /** A repeated string field; an empty string is written too (repeated fields keep their elements). */
-function stringsSize(list: string[] | null | undefined): number {
+function stringsSize(list: readonly string[] | null | undefined): number {
   if (list == null) return 0;
   if (!Array.isArray(list)) return BAD;
   let n = 0;
@@ -142,7 +142,7 @@ function writeString(buf: Buffer, off: number, tag: number, s: string | null | u
   return off + buf.write(s, off, n, 'utf8');
 }
 
-function writeStrings(buf: Buffer, off: number, tag: number, list: string[] | null | undefined): number {
+function writeStrings(buf: Buffer, off: number, tag: number, list: readonly string[] | null | undefined): number {
   if (list == null) return off;
   for (const s of list) {
     const n = Buffer.byteLength(s, 'utf8');

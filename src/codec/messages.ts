@@ -189,7 +189,7 @@ export interface ReplicaWrite {
   /** The checksum (8 bytes) of the ring the coordinator placed the write by; empty or absent: not known. */
   ringId?: Uint8Array;
   /** Replicas of the receiver's dc it passes the write on to before answering (a remote dc's copy relayed). */
-  relayTo?: string[];
+  relayTo?: readonly string[];
 }
 export type ReplicaWriteReply = Record<string, never>;
 export interface ReplicaRead {

@@ -23,7 +23,7 @@ export class PeerReplicas implements ReplicaPeers {
   write(nodeId: string, key: Buffer, set: SiblingSet, hintFor: string, timeoutMs: number, ringId?: Uint8Array, relayTo?: readonly string[]): Promise<void> {
     const m = this.memberOf(nodeId);
     if (m === undefined) return Promise.reject(new UnavailableError(`node ${nodeId} is not a known member`));
-    const value = relayTo === undefined ? { key, set, hintFor, ringId } : { key, set, hintFor, ringId, relayTo: [...relayTo] };
+    const value = relayTo === undefined ? { key, set, hintFor, ringId } : { key, set, hintFor, ringId, relayTo };
     return this.peers.request(m.host, m.port, { kind: 'replicaWrite', value }, { timeoutMs }).then(checkWriteReply);
   }
 
