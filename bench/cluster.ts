@@ -10,9 +10,12 @@
 //   SHOAL_BENCH_TLS (1: TLS on the nodes' TCP port and the client's, with the
 //   test certificates of test/fixtures/tls; default off),
 //   SHOAL_BENCH_PROF (a folder: the node processes write .cpuprofile files there),
-//   SHOAL_BENCH_PHASES (default put,get; any sequence of put, get and warm — puts
-//   to keys of their own, to warm the JIT and the caches before measuring; e.g.
-//   warm,put,get, or put,put to measure overwrites),
+//   SHOAL_BENCH_PHASES (default put,get; any sequence of put, get, update and
+//   warm — puts to keys of their own, to warm the JIT and the caches before
+//   measuring; e.g. warm,put,get, or put,put to measure blind overwrites, which
+//   add siblings; update is a session store's write: it replaces a key's value
+//   with the context of the key's last write in this run, blind for a key not
+//   yet written, so run it after put),
 //   SHOAL_BENCH_PROFILE (the nodes' --profile: lan, the default and what a
 //   deployment runs, or fast, the loopback test timing: anti-entropy rounds every
 //   250 ms and probes every 200 ms instead of 10 s and 1 s).
@@ -72,11 +75,15 @@ async function main(): Promise<void> {
         (startArgs.length > 0 ? `; node arguments: ${startArgs.join(' ')}` : ''),
     );
     const phases = (process.env['SHOAL_BENCH_PHASES'] ?? 'put,get').split(',');
+    // The context of each key's last write, for update.
+    const contexts: (Uint8Array | undefined)[] = new Array<Uint8Array | undefined>(keys);
+    const remember = (k: number) => (r: { context: Uint8Array }) => void (contexts[k] = r.context);
     for (const p of phases) {
-      if (p === 'put') await phase('put', procs, (i) => client.put(`key:${i % keys}`, value));
+      if (p === 'put') await phase('put', procs, (i) => client.put(`key:${i % keys}`, value).then(remember(i % keys)));
+      else if (p === 'update') await phase('update', procs, (i) => client.put(`key:${i % keys}`, value, { context: contexts[i % keys] }).then(remember(i % keys)));
       else if (p === 'get') await phase('get', procs, (i) => client.get(`key:${(i * 7919) % keys}`));
       else if (p === 'warm') await phase('warm', procs, (i) => client.put(`warm:${i % keys}`, value));
-      else throw new Error(`unknown phase ${p} (put, get, warm)`);
+      else throw new Error(`unknown phase ${p} (put, get, update, warm)`);
     }
     await client.close();
   } finally {

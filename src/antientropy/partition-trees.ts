@@ -123,18 +123,22 @@ export class PartitionTrees {
     this.pump();
   }
 
-  /** The store's change observer: keep held trees current. Cheap: two digests and an O(1) tree update. */
-  readonly onChange = (keyHash: bigint, before: SiblingSet | undefined, after: SiblingSet | undefined): void => {
-    if (this.q === 0) return;
+  /**
+   * The store's change observer: keep held trees current. Cheap: a digest (two
+   * when the store does not know before's) and an O(1) tree update. Returns
+   * after's digest, which the store hands back as beforeDigest next time.
+   */
+  readonly onChange = (keyHash: bigint, before: SiblingSet | undefined, after: SiblingSet | undefined, beforeDigest?: bigint): bigint | undefined => {
+    if (this.q === 0) return undefined;
     const p = this.q === 1 ? 0 : Number(keyHash >> this.bits);
     const e = this.entries.get(p);
     const a = after === undefined ? undefined : digest(after);
     this.remember(keyHash, p, a ?? null);
-    if (e === undefined) return;
+    if (e === undefined) return a;
     if (e.changed !== undefined) e.changed.set(keyHash, a ?? null);
     const t = e.tree;
-    if (t === undefined) return;
-    const b = before === undefined ? undefined : digest(before);
+    if (t === undefined) return a;
+    const b = before === undefined ? undefined : (beforeDigest ?? digest(before));
     if (b !== undefined && a !== undefined) {
       if (a !== b) t.update(keyHash, b, a);
     } else if (b !== undefined) {
@@ -145,6 +149,7 @@ export class PartitionTrees {
       e.keys++;
     }
     this.stats.updates++;
+    return a;
   };
 
   private remember(keyHash: bigint, p: number, d: bigint | null): void {

@@ -21,8 +21,12 @@ export interface RecordKind<T> {
   decode(bytes: Buffer): T;
   /** A new buffer (it stays in the cache after the batch is written). */
   encode(value: T): Buffer;
-  /** Operations that accompany a change from `before` (as last written) to `after`, in the same batch. */
-  changed?(dbKey: Buffer, before: T | undefined, after: T | undefined, sink: OpSink): void;
+  /**
+   * Operations that accompany a change from `before` (as last written) to `after`,
+   * in the same batch. `memo` is what the call that wrote `before` returned
+   * (undefined when `before` was read from disk); the result is kept for the next.
+   */
+  changed?(dbKey: Buffer, before: T | undefined, after: T | undefined, sink: OpSink, memo: unknown): unknown;
 }
 
 /**
@@ -52,6 +56,8 @@ class Slot<T> implements BatchMember {
   /** The encodings of `written` and `committed` (undefined: absent). */
   writtenBytes: Buffer | undefined;
   committedBytes: Buffer | undefined;
+  /** What the kind's `changed` returned when `written` was written (it outlives packing). */
+  memo: unknown = undefined;
   /** Idle and kept as committedBytes only: state, written and committed are dropped. */
   packed = false;
   loaded = false;
@@ -274,7 +280,7 @@ export class RecordTable<T> {
     slot.gathering = undefined;
     const s = slot.state;
     if (s === slot.written) return;
-    this.kind.changed?.(slot.dbKey, slot.written, s, sink);
+    if (this.kind.changed !== undefined) slot.memo = this.kind.changed(slot.dbKey, slot.written, s, sink, slot.memo);
     if (s === undefined) {
       sink.del(slot.dbKey);
       slot.writtenBytes = undefined;

@@ -8,20 +8,26 @@ import { EMPTY, expiryKey } from './layout.js';
 import { decodeSiblingSet, encodeSiblingSet } from './set-encoding.js';
 import type { RecordKind } from './record-table.js';
 
-/** Told of every change of a data record as it goes into a batch (anti-entropy's Merkle trees). */
-export type DataObserver = (dbKey: Buffer, before: SiblingSet | undefined, after: SiblingSet | undefined) => void;
+/**
+ * Told of every change of a data record as it goes into a batch (anti-entropy's
+ * Merkle trees). `beforeDigest` is what it returned for `before`, when known; it
+ * returns `after`'s digest (or undefined), so an overwrite hashes one version, not two.
+ */
+export type DataObserver = (dbKey: Buffer, before: SiblingSet | undefined, after: SiblingSet | undefined, beforeDigest: bigint | undefined) => bigint | undefined;
 
 export function siblingSetKind(graceMs: number, stripAfterMs: number, observe?: DataObserver): RecordKind<SiblingSet> {
   return {
     decode: decodeSiblingSet,
     encode: encodeSiblingSet,
-    changed(dbKey: Buffer, before: SiblingSet | undefined, after: SiblingSet | undefined, sink: OpSink): void {
-      observe?.(dbKey, before, after);
+    changed(dbKey: Buffer, before: SiblingSet | undefined, after: SiblingSet | undefined, sink: OpSink, memo: unknown): unknown {
+      const d = observe?.(dbKey, before, after, memo as bigint | undefined);
       const t0 = reclaimAt(before, graceMs, stripAfterMs);
       const t1 = reclaimAt(after, graceMs, stripAfterMs);
-      if (t0 === t1) return;
-      if (t0 !== 0) sink.del(expiryKey(t0, dbKey));
-      if (t1 !== 0) sink.put(expiryKey(t1, dbKey), EMPTY);
+      if (t0 !== t1) {
+        if (t0 !== 0) sink.del(expiryKey(t0, dbKey));
+        if (t1 !== 0) sink.put(expiryKey(t1, dbKey), EMPTY);
+      }
+      return d;
     },
   };
 }

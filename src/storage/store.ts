@@ -112,9 +112,11 @@ export interface StoreOptions {
    * Called for every change of a key's record (write, merge, sweep) as it joins a
    * batch, with the key hash and the states before and after (undefined: absent).
    * Runs synchronously on the write path: keep it cheap. Anti-entropy keeps its
-   * Merkle trees current with it.
+   * Merkle trees current with it. It may return a digest of `after`; the store
+   * keeps it with the record and hands it back as `beforeDigest` with the key's
+   * next change, unless the record was read from disk in between.
    */
-  onDataChange?: (keyHash: bigint, before: SiblingSet | undefined, after: SiblingSet | undefined) => void;
+  onDataChange?: (keyHash: bigint, before: SiblingSet | undefined, after: SiblingSet | undefined, beforeDigest: bigint | undefined) => bigint | undefined;
 }
 
 export interface PutOptions {
@@ -248,7 +250,10 @@ export class Store {
     this.queue = new CommitQueue(db, { sync: options.sync ?? false, style: options.batchStyle ?? 'chained', beforeWrite: this.saveCounter, split: options.splitBatches ?? true });
     this.reads = new ReadQueue(db, options.reads ?? 'sync');
     const onChange = options.onDataChange;
-    const observe = onChange && ((dbKey: Buffer, before: SiblingSet | undefined, after: SiblingSet | undefined) => onChange(dataKeyHash(dbKey), before, after));
+    const observe =
+      onChange &&
+      ((dbKey: Buffer, before: SiblingSet | undefined, after: SiblingSet | undefined, beforeDigest: bigint | undefined) =>
+        onChange(dataKeyHash(dbKey), before, after, beforeDigest));
     this.filter = options.keyFilter === false ? undefined : (savedFilter ?? new KeyFilter());
     this.filterRestored = this.filter !== undefined && this.filter === savedFilter;
     this.data = new RecordTable(siblingSetKind(this.graceMs, this.skewMs, observe), this.queue, this.reads, options.cacheBytes ?? 64 * 1024 * 1024, this.filter);

@@ -17,6 +17,7 @@ describe('Store onDataChange', () => {
       expect(before === undefined ? seen.has(h) : seen.get(h) === digest(before)).toBe(before !== undefined);
       if (after === undefined) seen.delete(h);
       else seen.set(h, digest(after));
+      return undefined;
     };
     const s = await stores.open({ onDataChange, clock, tombstoneGraceMs: 1000 });
     const other = await stores.open({ clock });
@@ -35,5 +36,31 @@ describe('Store onDataChange', () => {
     expect(seen.has(native.hash64(Buffer.from('k45')))).toBe(false); // expired, reclaimed
     expect(seen.has(native.hash64(Buffer.from('k35')))).toBe(false); // deleted past grace
     expect(seen.has(native.hash64(Buffer.from('k1')))).toBe(true);
+  });
+
+  it('hands back the digest it was given for a record as beforeDigest, until the record is read from disk again', async () => {
+    const given: (bigint | undefined)[] = [];
+    let next = 1n;
+    const returned = new Map<bigint, bigint>();
+    const onDataChange = (h: bigint, _before: SiblingSet | undefined, after: SiblingSet | undefined, beforeDigest: bigint | undefined) => {
+      given.push(beforeDigest);
+      if (beforeDigest !== undefined) expect(beforeDigest).toBe(returned.get(h));
+      if (after === undefined) return undefined;
+      const d = next++; // any token: the store keeps it, it does not interpret it
+      returned.set(h, d);
+      return d;
+    };
+    const s = await stores.open({ onDataChange });
+    const key = Buffer.from('memo');
+    await s.put(key, Buffer.from('a'));
+    await s.put(key, Buffer.from('b'), { context: (await s.get(key)).context });
+    await s.put(key, Buffer.from('c')); // a sibling
+    expect(given).toEqual([undefined, 1n, 2n]);
+    s.dropCache();
+    await s.put(key, Buffer.from('d'), { context: (await s.get(key)).context });
+    expect(given[3]).toBeUndefined(); // read from disk: the store cannot know it
+    await s.delete(key, { context: (await s.get(key)).context });
+    expect(given[4]).toBe(4n);
+    expect((await s.get(key)).values).toEqual([]);
   });
 });
