@@ -106,6 +106,7 @@ export function nodeMetrics(node: ShoalNode): string {
   put('quorum_failures_total', c.quorumFailures, 'requests that could not reach R or W replicas');
   put('timeouts_total', c.timeouts, 'requests past their deadline');
   put('hints_delivered_total', node.handoff.stats.delivered, 'hints delivered to their owner');
+  put('hint_batches_total', node.handoff.stats.batches, 'requests that delivered several hints at once');
   put('hints_expired_total', node.handoff.stats.expired, 'hints dropped past their maximum age');
   put('hints_refused_total', node.store.stats.hintsRefused, 'new hints refused because the hint store was full');
   lines.push('# TYPE shoal_hints_pending gauge', `shoal_hints_pending ${node.store.hintCount()}`);

@@ -1,7 +1,7 @@
 // The node's side of the RPC protocol: each request kind goes to the part that
 // serves it. Input from the network is checked here before it reaches a part.
-import type { PushPull, RingState, SiblingSet } from './codec/index.js';
-import { RingStateCodec, scopeOf } from './codec/index.js';
+import type { PushPull, ReplicaWrite, RingState, SiblingSet, WireError } from './codec/index.js';
+import { RingStateCodec, errorToWire, scopeOf } from './codec/index.js';
 import { BadRequestError, UnauthorizedError, UnknownMessageError } from './errors.js';
 import type { ShoalNode } from './node.js';
 import { type Replication, type RingKeeper, formatReplication, ringChecksum, toRingState } from './ring/index.js';
@@ -32,6 +32,9 @@ export function handleRequest(node: ShoalNode, req: Body, peer: PeerInfo): Promi
         const key = checkedKey(v.key, node.store.maxKeyBytes);
         return node.coordinator.replicaWrite(key, v.set as SiblingSet, v.hintFor, v.ringId?.length === 8 ? v.ringId : undefined, v.relayTo).then(writeReply);
       }
+      case 'replicaWrites':
+        if (peer.client !== '') throw forClients(peer);
+        return replicaWrites(node, req.value.writes);
       case 'replicaRead':
         if (peer.client !== '') throw forClients(peer);
         return node.coordinator.replicaRead(checkedKey(req.value.key, node.store.maxKeyBytes), req.value.readFor).then(readReply);
@@ -55,6 +58,49 @@ const WRITE_REPLY: Body = Object.freeze({ kind: 'replicaWriteReply', value: Obje
 
 function writeReply(): Body {
   return WRITE_REPLY;
+}
+
+/** Writes one ReplicaWrites request may carry. */
+export const MAX_BATCHED_WRITES = 1024;
+
+/**
+ * Each write of a batch is handled as a ReplicaWrite of its own (the store's group
+ * commit puts them in one LevelDB batch); the reply lists those that failed, and why.
+ */
+function replicaWrites(node: ShoalNode, writes: ReplicaWrite[]): Promise<Body> {
+  const n = writes.length;
+  if (n > MAX_BATCHED_WRITES) throw new BadRequestError(`at most ${MAX_BATCHED_WRITES} writes per request, got ${n}`);
+  if (n === 0) return Promise.resolve({ kind: 'replicaWritesReply', value: { failed: [], errors: [] } });
+  return new Promise<Body>((resolve) => {
+    let left = n;
+    let failures: Array<{ i: number; err: WireError }> | undefined;
+    const settle = (): void => {
+      if (--left > 0) return;
+      const failed: number[] = [];
+      const errors: WireError[] = [];
+      if (failures !== undefined) {
+        failures.sort((a, b) => a.i - b.i);
+        for (const x of failures) {
+          failed.push(x.i);
+          errors.push(x.err);
+        }
+      }
+      resolve({ kind: 'replicaWritesReply', value: { failed, errors } });
+    };
+    for (let i = 0; i < n; i++) {
+      const fail = (err: unknown): void => {
+        (failures ??= []).push({ i, err: errorToWire(err) });
+        settle();
+      };
+      try {
+        const w = writes[i]!;
+        const key = checkedKey(w.key, node.store.maxKeyBytes);
+        node.coordinator.replicaWrite(key, w.set as SiblingSet, w.hintFor, w.ringId?.length === 8 ? w.ringId : undefined, w.relayTo).then(settle, fail);
+      } catch (err) {
+        fail(err);
+      }
+    }
+  });
 }
 
 function readReply(set: SiblingSet | undefined): Body {

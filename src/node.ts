@@ -108,6 +108,8 @@ export interface NodeOptions {
 const META_NODE_ID = 'node.id';
 /** Member.protocol from which a node passes relayed replica writes on (membership.ts). */
 const RELAY_PROTOCOL = 2;
+/** Members at this protocol or later take several replica writes per request (ReplicaWrites). */
+const BATCH_PROTOCOL = 3;
 const META_INCARNATION = 'node.incarnation';
 const META_RING = 'node.ring';
 
@@ -352,6 +354,7 @@ export class ShoalNode {
         intervalMs: o.handoffIntervalMs ?? 5000,
         maxAgeMs: o.hintMaxAgeMs ?? 3 * 3600_000,
         concurrency: 16,
+        canBatch: (mid) => (memberOf(mid)?.protocol ?? 0) >= BATCH_PROTOCOL,
         replicaTimeoutMs,
         redirect: (owner) => {
           const r = ring.ring;

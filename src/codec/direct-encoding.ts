@@ -21,6 +21,7 @@ import type {
   ReplicaRead,
   ReplicaReadReply,
   ReplicaWrite,
+  ReplicaWrites,
   Sibling,
   SiblingSet,
 } from './messages.js';
@@ -287,6 +288,33 @@ const replicaWrite: DirectEncoder<ReplicaWrite> = {
     writeStrings(buf, writeBytes(buf, writeString(buf, writeSetField(buf, writeBytes(buf, off, 0x0a, v.key), 0x12, v.set), 0x1a, v.hintFor), 0x22, v.ringId), 0x2a, v.relayTo),
 };
 
+const replicaWrites: DirectEncoder<ReplicaWrites> = {
+  size: (v) => {
+    if (!object(v)) return -1;
+    const ws = v.writes;
+    if (ws == null) return 0;
+    if (!Array.isArray(ws)) return -1;
+    let n = 0;
+    for (let i = 0; i < ws.length; i++) {
+      const m = replicaWrite.size(ws[i]!);
+      if (m < 0) return -1;
+      n += 1 + varintSize(m) + m; // repeated: written even when empty
+    }
+    return checked(n);
+  },
+  write: (v, buf, off) => {
+    const ws = v.writes;
+    if (ws == null) return off;
+    for (let i = 0; i < ws.length; i++) {
+      const w = ws[i]!;
+      buf[off++] = 0x0a;
+      off = writeVarint(buf, off, replicaWrite.size(w));
+      off = replicaWrite.write(w, buf, off);
+    }
+    return off;
+  },
+};
+
 const replicaRead: DirectEncoder<ReplicaRead> = {
   size: (v) => (object(v) ? checked(bytesSize(v.key) + stringSize(v.readFor)) : -1),
   write: (v, buf, off) => writeString(buf, writeBytes(buf, off, 0x0a, v.key), 0x12, v.readFor),
@@ -311,6 +339,7 @@ export const DIRECT_ENCODERS: { readonly [K in EnvelopeKind]?: DirectEncoder<Env
   clientPutReply,
   replicaWrite,
   replicaWriteReply: empty,
+  replicaWrites,
   replicaRead,
   replicaReadReply,
 };

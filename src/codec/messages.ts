@@ -192,6 +192,15 @@ export interface ReplicaWrite {
   relayTo?: readonly string[];
 }
 export type ReplicaWriteReply = Record<string, never>;
+export interface ReplicaWrites {
+  writes: ReplicaWrite[];
+}
+export interface ReplicaWritesReply {
+  /** Indexes into the request's writes, ascending; the others were applied. */
+  failed: number[];
+  /** errors[i]: why writes[failed[i]] failed. */
+  errors: WireError[];
+}
 export interface ReplicaRead {
   key: Uint8Array;
   readFor: string;
@@ -277,6 +286,8 @@ export interface EnvelopeBodies {
   replicaWriteReply: ReplicaWriteReply;
   replicaRead: ReplicaRead;
   replicaReadReply: ReplicaReadReply;
+  replicaWrites: ReplicaWrites;
+  replicaWritesReply: ReplicaWritesReply;
   clientGet: ClientGet;
   clientGetReply: ClientGetReply;
   clientPut: ClientPut;

@@ -22,8 +22,17 @@ export interface HandoffOptions {
   intervalMs: number;
   /** Hints older than this are dropped (counted): anti-entropy repairs what they held. */
   maxAgeMs: number;
-  /** Deliveries in flight per owner. */
+  /** Deliveries in flight per owner (single writes; see batch for batches). */
   concurrency: number;
+  /**
+   * Whether owner takes several hints per request (ReplicaWrites, protocol 3).
+   * Absent, or false for an owner: one request per hint. A request per hint keeps
+   * only `concurrency` hints in flight, so across a WAN delivery is bounded by the
+   * round trip (16 per 40 ms: 400 hints/s); batches are not.
+   */
+  canBatch?: (owner: string) => boolean;
+  /** Hints per batch (256), estimated bytes per batch (1 MiB), batches in flight per owner (4), a batch's timeout (5 × replicaTimeoutMs). */
+  batch?: Partial<BatchLimits>;
   /** Delay before delivering the hints of a reachable owner that just got one (hinted()); default 250 ms. */
   promptDelayMs?: number;
   /**
@@ -41,8 +50,17 @@ export interface HandoffOptions {
   redirect?: (owner: string) => ((key: Buffer, set: SiblingSet) => Promise<void>) | undefined;
 }
 
+export interface BatchLimits {
+  hints: number;
+  bytes: number;
+  inFlight: number;
+  timeoutMs: number;
+}
+
 export interface HandoffStats {
   delivered: number;
+  /** Requests that carried several hints (ReplicaWrites). */
+  batches: number;
   /** Hints of departed owners delivered to the key's current replicas instead. */
   redirected: number;
   failed: number;
@@ -51,7 +69,8 @@ export interface HandoffStats {
 }
 
 export class HintedHandoff implements Startable {
-  readonly stats: HandoffStats = { delivered: 0, redirected: 0, failed: 0, expired: 0, runs: 0 };
+  readonly stats: HandoffStats = { delivered: 0, batches: 0, redirected: 0, failed: 0, expired: 0, runs: 0 };
+  private readonly limits: BatchLimits;
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private again = false;
@@ -64,7 +83,9 @@ export class HintedHandoff implements Startable {
   private active = false;
   private stopped = false;
 
-  constructor(private readonly o: HandoffOptions) {}
+  constructor(private readonly o: HandoffOptions) {
+    this.limits = { hints: 256, bytes: 1024 * 1024, inFlight: 4, timeoutMs: 5 * o.replicaTimeoutMs, ...o.batch };
+  }
 
   async start(): Promise<void> {
     this.active = true;
@@ -174,9 +195,46 @@ export class HintedHandoff implements Startable {
     const elsewhere = this.o.redirect?.(owner);
     const send = elsewhere ?? ((key: Buffer, set: SiblingSet) => this.o.peers.write(owner, key, set, '', this.o.replicaTimeoutMs));
     if (elsewhere !== undefined) reachable = true;
+    const batched = elsewhere === undefined && this.o.peers.writeMany !== undefined && this.o.canBatch?.(owner) === true;
+    const limit = batched ? this.limits.inFlight : this.o.concurrency;
     const oldest = this.o.clock.now() - this.o.maxAgeMs;
     const inFlight = new Set<Promise<void>>();
     let broken = false;
+    const track = (p: Promise<void>): void => {
+      inFlight.add(p);
+      void p.finally(() => inFlight.delete(p));
+    };
+    const delivered = async (key: Buffer, set: SiblingSet): Promise<void> => {
+      await this.o.hints.deleteHint(owner, key, digest(set));
+      if (elsewhere !== undefined) this.stats.redirected++;
+      else this.stats.delivered++;
+    };
+    const failed = (n: number): void => {
+      this.stats.failed += n;
+      broken = true; // the owner stopped answering: retry soon if it is still reachable, else next pass
+    };
+    let batch: Hint[] = [];
+    let bytes = 0;
+    const flush = (): void => {
+      const hs = batch;
+      batch = [];
+      bytes = 0;
+      this.stats.batches++;
+      track(
+        this.o.peers.writeMany!(owner, hs, this.limits.timeoutMs).then(
+          async (bad) => {
+            if (bad.length > 0) failed(bad.length);
+            const done: Promise<void>[] = [];
+            for (let i = 0, j = 0; i < hs.length; i++) {
+              if (j < bad.length && bad[j] === i) j++;
+              else done.push(delivered(hs[i]!.key, hs[i]!.set));
+            }
+            await Promise.all(done);
+          },
+          () => failed(hs.length),
+        ),
+      );
+    };
     for await (const h of this.o.hints.scanHints(owner)) {
       if (this.stopped || broken) break;
       if (h.createdAt < oldest) {
@@ -184,21 +242,19 @@ export class HintedHandoff implements Startable {
         continue;
       }
       if (!reachable) continue;
-      const p = send(h.key, h.set).then(
-        async () => {
-          await this.o.hints.deleteHint(owner, h.key, digest(h.set));
-          if (elsewhere !== undefined) this.stats.redirected++;
-          else this.stats.delivered++;
-        },
-        () => {
-          this.stats.failed++;
-          broken = true; // the owner stopped answering: retry soon if it is still reachable, else next pass
-        },
-      );
-      inFlight.add(p);
-      void p.finally(() => inFlight.delete(p));
-      if (inFlight.size >= this.o.concurrency) await Promise.race(inFlight);
+      const size = batched ? estimatedBytes(h) : 0;
+      if (batched && size <= this.limits.bytes) {
+        if (bytes + size > this.limits.bytes) flush();
+        batch.push(h);
+        bytes += size;
+        if (batch.length >= this.limits.hints) flush();
+      } else {
+        // One request per hint, and for a hint too large to share a batch.
+        track(send(h.key, h.set).then(() => delivered(h.key, h.set), () => failed(1)));
+      }
+      if (inFlight.size >= limit) await Promise.race(inFlight);
     }
+    if (batch.length > 0 && !this.stopped && !broken) flush();
     await Promise.allSettled([...inFlight]);
     if (!reachable || elsewhere !== undefined) return;
     if (broken) {
@@ -208,4 +264,16 @@ export class HintedHandoff implements Startable {
       this.retries.delete(owner);
     }
   }
+}
+
+interface Hint {
+  key: Buffer;
+  set: SiblingSet;
+}
+
+/** About what a hint adds to a ReplicaWrites frame. */
+function estimatedBytes(h: Hint): number {
+  let n = 16 + h.key.length + h.set.clock.length;
+  for (const s of h.set.siblings) n += 40 + s.value.length;
+  return n;
 }

@@ -27,6 +27,24 @@ export class PeerReplicas implements ReplicaPeers {
     return this.peers.request(m.host, m.port, { kind: 'replicaWrite', value }, { timeoutMs }).then(checkWriteReply);
   }
 
+  /**
+   * Several writes to one node in one request (ReplicaWrites; only to members at
+   * protocol 3 or later). Resolves with the indexes of the writes that failed,
+   * ascending; rejects when the request as a whole failed (none may have been applied).
+   */
+  async writeMany(nodeId: string, writes: ReadonlyArray<{ key: Buffer; set: SiblingSet }>, timeoutMs: number): Promise<number[]> {
+    const m = this.addr(nodeId);
+    const value = { writes: writes.map((w) => ({ key: w.key, set: w.set, hintFor: '' })) };
+    const reply = await this.peers.request(m.host, m.port, { kind: 'replicaWrites', value }, { timeoutMs });
+    if (reply.kind !== 'replicaWritesReply') throw new UnavailableError(`replica writes answered with ${reply.kind}`);
+    const failed = reply.value.failed;
+    for (let i = 0; i < failed.length; i++) {
+      const f = failed[i]!;
+      if (!(f < writes.length) || (i > 0 && f <= failed[i - 1]!)) throw new UnavailableError(`replica writes answered with a malformed failure list`);
+    }
+    return failed;
+  }
+
   async read(nodeId: string, key: Buffer, readFor: string, timeoutMs: number): Promise<SiblingSet | undefined> {
     const m = this.addr(nodeId);
     const reply = await this.peers.request(m.host, m.port, { kind: 'replicaRead', value: { key, readFor } }, { timeoutMs });

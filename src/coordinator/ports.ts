@@ -42,6 +42,11 @@ export interface ReplicaPeers {
    * before answering (only to nodes for which ClusterView.canRelay is true).
    */
   write(nodeId: string, key: Buffer, set: SiblingSet, hintFor: string, timeoutMs: number, ringId?: Uint8Array, relayTo?: readonly string[]): Promise<void>;
+  /**
+   * Several plain writes (no hint, ring or relay) to one node in one request;
+   * resolves with the indexes of those that failed. Absent: not supported.
+   */
+  writeMany?(nodeId: string, writes: ReadonlyArray<{ key: Buffer; set: SiblingSet }>, timeoutMs: number): Promise<number[]>;
   read(nodeId: string, key: Buffer, readFor: string, timeoutMs: number): Promise<SiblingSet | undefined>;
   forwardPut(
     nodeId: string,

@@ -31,10 +31,11 @@ import { sample } from './sample.js';
 
 /**
  * The protocol version this build speaks (Member.protocol). 2: passes on relayed
- * replica writes (ReplicaWrite.relay_to); nodes send relayed writes only to
- * members at 2 or more, so a cluster can be upgraded one node at a time.
+ * replica writes (ReplicaWrite.relay_to); 3: takes ReplicaWrites (several writes in
+ * one request). Nodes use each only with members at that version or later, so a
+ * cluster can be upgraded one node at a time.
  */
-export const MEMBERSHIP_PROTOCOL = 2;
+export const MEMBERSHIP_PROTOCOL = 3;
 
 export interface MembershipOptions {
   /** This node's id: unique in the cluster and stable across restarts. */

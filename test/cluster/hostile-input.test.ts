@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { createSocket } from 'node:dgram';
 import { connect } from 'node:net';
 import { Client } from '../../src/client/index.js';
+import { WireErrorCode } from '../../src/codec/index.js';
 import { Keyring, RpcPeers, parseKey } from '../../src/transport/index.js';
 import { clusterPerFile, type ProcessCluster, waitFor } from '../support/cluster.js';
 
@@ -114,6 +115,48 @@ describe('hostile input', () => {
         }
       }
       expect((await cluster.status(a!)).hints.pending).toBe(hintsBefore);
+      expect(a!.child!.exitCode).toBeNull();
+    } finally {
+      await peers.close();
+    }
+  });
+
+  it('a batch of replica writes with malformed ones: those fail with clear errors, the others are applied; an oversized batch is refused whole', async () => {
+    const [a] = cluster.nodes;
+    const peers = new RpcPeers({ keyring: new Keyring(parseKey(cluster.key)), nodeId: 'peer', requestTimeoutMs: 5000 });
+    try {
+      // A well-formed set to copy: a real write's state, read back from a replica.
+      const client = await cluster.client();
+      await client.put('batch-source', 'good value');
+      const read = await peers.request('127.0.0.1', a!.port, { kind: 'replicaRead', value: { key: Buffer.from('batch-source'), readFor: '' } });
+      if (read.kind !== 'replicaReadReply' || !read.value.set) throw new Error(`no set to copy: ${read.kind}`);
+      const good = read.value.set;
+      const writes = [
+        { key: Buffer.from('batch-good-0'), set: good, hintFor: '' },
+        { key: Buffer.from('batch-bad-1'), set: { clock: Buffer.from([9, 9]), siblings: [] }, hintFor: '' }, // not a version vector
+        { key: Buffer.alloc(0), set: good, hintFor: '' }, // no key
+        { key: Buffer.from('batch-good-3'), set: good, hintFor: '' },
+        { key: Buffer.from('batch-bad-4'), set: null, hintFor: '' }, // no set at all
+      ];
+      const reply = await peers.request('127.0.0.1', a!.port, { kind: 'replicaWrites', value: { writes } });
+      expect(reply.kind).toBe('replicaWritesReply');
+      if (reply.kind !== 'replicaWritesReply') return;
+      expect(reply.value.failed).toEqual([1, 2, 4]);
+      expect(reply.value.errors.map((e) => e.code)).toEqual([WireErrorCode.BAD_REQUEST, WireErrorCode.BAD_REQUEST, WireErrorCode.BAD_REQUEST]);
+      for (const e of reply.value.errors) expect(e.message.length).toBeGreaterThan(0);
+      for (const k of ['batch-good-0', 'batch-good-3']) {
+        const res = await fetch(`http://127.0.0.1:${a!.httpPort}/kv/${k}?local=true`);
+        expect(res.status, k).toBe(200);
+        expect(await res.text()).toBe('good value');
+      }
+      for (const k of ['batch-bad-1', 'batch-bad-4']) expect((await fetch(`http://127.0.0.1:${a!.httpPort}/kv/${k}?local=true`)).status, k).toBe(404);
+
+      const tooMany = Array.from({ length: 1025 }, (_, i) => ({ key: Buffer.from(`batch-over-${i}`), set: good, hintFor: '' }));
+      await expect(peers.request('127.0.0.1', a!.port, { kind: 'replicaWrites', value: { writes: tooMany } })).rejects.toMatchObject({
+        code: 'SHOAL_BAD_REQUEST',
+        message: expect.stringContaining('at most 1024 writes'),
+      });
+      expect((await fetch(`http://127.0.0.1:${a!.httpPort}/kv/batch-over-0?local=true`)).status).toBe(404);
       expect(a!.child!.exitCode).toBeNull();
     } finally {
       await peers.close();

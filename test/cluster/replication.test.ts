@@ -80,6 +80,12 @@ describe('a 5-node cluster', () => {
       const all = await Promise.all(cluster.running().map((n) => cluster.status(n)));
       return all.every((s) => s.hints.pending === 0);
     });
+    // Delivered in batches (ReplicaWrites): fewer requests than hints.
+    const after = await Promise.all(cluster.running().map((n) => cluster.status(n)));
+    const delivered = after.reduce((s, st) => s + st.hints.delivered, 0);
+    const batches = after.reduce((s, st) => s + st.hints.batches, 0);
+    expect(batches).toBeGreaterThan(0);
+    expect(batches).toBeLessThan(delivered);
     for (const k of acked) {
       const { values } = await client.get(k, { r: 3 });
       expect(values.map(String)).toEqual([`v${k.split('-')[1]}`]);

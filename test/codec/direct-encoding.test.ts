@@ -13,6 +13,7 @@ const TYPE_OF: Record<string, string> = {
   clientPutReply: 'ClientPutReply',
   replicaWrite: 'ReplicaWrite',
   replicaWriteReply: 'ReplicaWriteReply',
+  replicaWrites: 'ReplicaWrites',
   replicaRead: 'ReplicaRead',
   replicaReadReply: 'ReplicaReadReply',
 };

@@ -23,7 +23,7 @@ export interface NodeStatus {
     role: string;
     pending: null | { joining: string[]; leaving: string[]; ready: string[]; waitingFor: string[]; replicaMoves: number };
   } | null;
-  hints: { pending: number; delivered: number; expired: number; redirected: number };
+  hints: { pending: number; delivered: number; batches: number; expired: number; redirected: number };
   coordinator: Record<string, number>;
   transport: Record<'server' | 'peers', { framesIn: number; framesOut: number; writes: number; bytesIn: number; bytesOut: number }>;
   antiEntropy: { rounds: number; rootsDiffering: number; keysPushed: number; keysPulled: number; trees: { held: number; ready: number } };

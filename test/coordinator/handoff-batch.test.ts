@@ -1,0 +1,150 @@
+// Hinted handoff in batches (ReplicaWrites): an owner that takes them gets many
+// hints per request, within the count and byte limits and the batches-in-flight
+// bound; what the owner reports failed stays held, the rest is deleted. Unit test
+// of the handoff alone: the hint store and the peers are in-memory fakes.
+import { describe, expect, it } from 'vitest';
+import type { SiblingSet } from '../../src/codec/index.js';
+import { HintedHandoff, type ReplicaPeers } from '../../src/coordinator/index.js';
+import { systemClock } from '../../src/time.js';
+
+function setOf(valueBytes: number): SiblingSet {
+  return { clock: Buffer.from([1, 0]), siblings: [{ dot: Buffer.alloc(16), value: Buffer.alloc(valueBytes), expiresAt: 0, tombstone: false, writtenAt: 1 }] };
+}
+
+class FakeHints {
+  readonly held = new Map<string, SiblingSet>();
+  constructor(n: number, size: (i: number) => number = () => 100) {
+    for (let i = 0; i < n; i++) this.held.set(`k${String(i).padStart(5, '0')}`, setOf(size(i)));
+  }
+  async hintOwners(): Promise<string[]> {
+    return this.held.size > 0 ? ['owner'] : [];
+  }
+  async *scanHints(owner: string) {
+    if (owner !== 'owner') return;
+    for (const [k, set] of [...this.held]) yield { key: Buffer.from(k), set, createdAt: Date.now() };
+  }
+  async deleteHint(_owner: string, key: Buffer): Promise<boolean> {
+    return this.held.delete(key.toString());
+  }
+}
+
+interface Log {
+  batches: string[][];
+  singles: string[];
+  maxInFlight: number;
+}
+
+/** Peers that take batches; `fail(batch)` lists the indexes to report failed, or throws for the whole request. */
+function peers(log: Log, fail: (keys: string[]) => number[] = () => []): ReplicaPeers {
+  let inFlight = 0;
+  return {
+    write: async (_to: string, key: Buffer) => {
+      log.singles.push(key.toString());
+    },
+    writeMany: async (_to: string, writes: ReadonlyArray<{ key: Buffer; set: SiblingSet }>) => {
+      inFlight++;
+      log.maxInFlight = Math.max(log.maxInFlight, inFlight);
+      await new Promise((r) => setImmediate(r));
+      inFlight--;
+      const keys = writes.map((w) => w.key.toString());
+      log.batches.push(keys);
+      return fail(keys);
+    },
+  } as unknown as ReplicaPeers;
+}
+
+function handoff(hints: FakeHints, p: ReplicaPeers, canBatch: boolean): HintedHandoff {
+  return new HintedHandoff({
+    hints,
+    peers: p,
+    isReachable: () => true,
+    clock: systemClock,
+    intervalMs: 3_600_000,
+    maxAgeMs: 3_600_000,
+    concurrency: 16,
+    canBatch: () => canBatch,
+    batch: { hints: 64, bytes: 16 * 1024, inFlight: 3 },
+    replicaTimeoutMs: 1000,
+  });
+}
+
+describe('hinted handoff in batches', () => {
+  it('delivers every hint in batches within the count limit, with at most inFlight batches at once', async () => {
+    const hints = new FakeHints(1000);
+    const log: Log = { batches: [], singles: [], maxInFlight: 0 };
+    const h = handoff(hints, peers(log), true);
+    await h.runOnce();
+    expect(hints.held.size).toBe(0);
+    expect(log.singles).toEqual([]);
+    expect(log.batches.length).toBe(Math.ceil(1000 / 64));
+    for (const b of log.batches) expect(b.length).toBeLessThanOrEqual(64);
+    expect(new Set(log.batches.flat()).size).toBe(1000);
+    expect(log.maxInFlight).toBeGreaterThan(1);
+    expect(log.maxInFlight).toBeLessThanOrEqual(3);
+    expect(h.stats).toMatchObject({ delivered: 1000, batches: log.batches.length, failed: 0 });
+  });
+
+  it('keeps each batch within the byte limit, and sends a hint too large for any batch on its own', async () => {
+    // 1 KiB values: ~15 fit in 16 KiB; every 100th hint is 20 KiB.
+    const hints = new FakeHints(300, (i) => (i % 100 === 7 ? 20 * 1024 : 1024));
+    const log: Log = { batches: [], singles: [], maxInFlight: 0 };
+    await handoff(hints, peers(log), true).runOnce();
+    expect(hints.held.size).toBe(0);
+    expect(log.singles.sort()).toEqual(['k00007', 'k00107', 'k00207']);
+    for (const b of log.batches) {
+      expect(b.length).toBeGreaterThan(1);
+      expect(b.length * (1024 + 40)).toBeLessThanOrEqual(16 * 1024);
+    }
+    expect(log.batches.flat().length).toBe(297);
+  });
+
+  it('keeps the hints the owner reports failed, deletes the others, and stops the pass to retry later', async () => {
+    const hints = new FakeHints(200);
+    const log: Log = { batches: [], singles: [], maxInFlight: 0 };
+    let first = true;
+    const h = handoff(
+      hints,
+      peers(log, () => {
+        if (!first) return [];
+        first = false;
+        return [1, 5, 63];
+      }),
+      true,
+    );
+    await h.runOnce();
+    expect(h.stats.failed).toBe(3);
+    const firstBatch = log.batches[0]!;
+    for (const i of [1, 5, 63]) expect(hints.held.has(firstBatch[i]!)).toBe(true);
+    for (const k of log.batches.flat()) if (![1, 5, 63].some((i) => firstBatch[i] === k)) expect(hints.held.has(k)).toBe(false);
+    // The failure stopped the pass: not every hint was even tried.
+    expect(log.batches.flat().length).toBeLessThan(200);
+    await h.runOnce();
+    expect(hints.held.size).toBe(0);
+  });
+
+  it('keeps a whole batch when the request fails', async () => {
+    const hints = new FakeHints(10);
+    const log: Log = { batches: [], singles: [], maxInFlight: 0 };
+    const h = handoff(
+      hints,
+      peers(log, () => {
+        throw new Error('timed out');
+      }),
+      true,
+    );
+    await h.runOnce();
+    expect(hints.held.size).toBe(10);
+    expect(h.stats).toMatchObject({ delivered: 0, failed: 10, batches: 1 });
+  });
+
+  it('sends one request per hint to an owner that does not take batches', async () => {
+    const hints = new FakeHints(100);
+    const log: Log = { batches: [], singles: [], maxInFlight: 0 };
+    const h = handoff(hints, peers(log), false);
+    await h.runOnce();
+    expect(hints.held.size).toBe(0);
+    expect(log.batches).toEqual([]);
+    expect(log.singles.length).toBe(100);
+    expect(h.stats).toMatchObject({ delivered: 100, batches: 0 });
+  });
+});
