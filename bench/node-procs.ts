@@ -81,11 +81,13 @@ export interface NodeSpec {
   flags?: string[];
   /** Extra environment. */
   env?: NodeJS.ProcessEnv;
+  /** The HTTP API's port (default 0: none). */
+  httpPort?: number;
 }
 
 /** Starts `shoal start` and resolves with the process and its port once it prints its ready line. */
 export async function startNode(spec: NodeSpec): Promise<{ child: ChildProcess; port: number }> {
-  const args = [MAIN, 'start', '--id', spec.id, '--port', '0', '--http-port', '0', '--data', join(spec.dir, spec.id)];
+  const args = [MAIN, 'start', '--id', spec.id, '--port', '0', '--http-port', String(spec.httpPort ?? 0), '--data', join(spec.dir, spec.id)];
   args.push('--cluster-key-file', spec.keyFile, '--log-level', 'warn');
   if (spec.seeds.length > 0) args.push('--seeds', spec.seeds.join(','));
   args.push(...(spec.args ?? []));

@@ -1,0 +1,143 @@
+// `npm run bench:handoff`: how fast a dc that was cut off catches up through hinted
+// handoff. Two dcs of two nodes (`--replication east:2,west:2`, R=1, W=2), with
+// SHOAL_TEST_DC_RTT_MS between them. West is frozen (SIGSTOP) while an east client
+// writes new keys, so the east nodes keep a hint for each west replica of each; then
+// west resumes (SIGCONT), and the benchmark prints how long until the first hint
+// was delivered and until the last, and the delivery rate after the first.
+// Options (env): SHOAL_BENCH_DC_RTT (round trip between the dcs in ms, default 40),
+//   SHOAL_BENCH_KEYS (keys written while west is frozen, default 20000; two hints
+//   each), SHOAL_BENCH_VALUE (value bytes, default 1024), SHOAL_BENCH_PROF (a
+//   folder: the node processes write .cpuprofile files there).
+import type { ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { Client } from '../src/client/index.js';
+import { DC_RTT_ENV } from '../src/cli/dc-delay.js';
+import { benchDir, cpuOf, profFlags, startNode, stopAll, waitForRing, waitOutGrace } from './node-procs.js';
+
+const rtt = Number(process.env['SHOAL_BENCH_DC_RTT'] ?? 40);
+const keys = Number(process.env['SHOAL_BENCH_KEYS'] ?? 20_000);
+const valueBytes = Number(process.env['SHOAL_BENCH_VALUE'] ?? 1024);
+const profile = 'lan';
+
+interface Node {
+  id: string;
+  dc: string;
+  child: ChildProcess;
+  httpPort: number;
+}
+
+interface HintStatus {
+  hints: { pending: number; delivered: number; batches?: number; failed: number };
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function status(n: Node): Promise<HintStatus> {
+  return (await (await fetch(`http://127.0.0.1:${n.httpPort}/status`)).json()) as HintStatus;
+}
+
+async function sum(nodes: Node[], f: (s: HintStatus) => number): Promise<number> {
+  return (await Promise.all(nodes.map(status))).reduce((a, s) => a + f(s), 0);
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function main(): Promise<void> {
+  const { dir, keyHex, keyFile } = await benchDir('shoal-bench-handoff-');
+  const nodes: Node[] = [];
+  let client: Client | undefined;
+  try {
+    const seeds: string[] = [];
+    for (const [id, dc] of [
+      ['e1', 'east'],
+      ['w1', 'west'],
+      ['e2', 'east'],
+      ['w2', 'west'],
+    ] as const) {
+      const httpPort = await freePort();
+      const { child, port } = await startNode({
+        dir,
+        keyFile,
+        id,
+        seeds,
+        httpPort,
+        args: ['--profile', profile, '--dc', dc, '--rack', id, '--replication', 'east:2,west:2', '--r', '1', '--w', '2'],
+        env: { [DC_RTT_ENV]: String(rtt) },
+        flags: profFlags(),
+      });
+      nodes.push({ id, dc, child, httpPort });
+      if (seeds.length === 0) seeds.push(`127.0.0.1:${port}`);
+    }
+    client = await Client.connect({ seeds, clusterKey: keyHex, dc: 'east' });
+    await waitForRing(client, nodes.length);
+    await waitOutGrace(profile);
+    const east = nodes.filter((n) => n.dc === 'east');
+    const west = nodes.filter((n) => n.dc === 'west');
+    console.log(`2 dcs × 2 nodes (--replication east:2,west:2, R=1, W=2), ${rtt} ms round trip between the dcs, ${keys.toLocaleString('en-US')} keys of ${valueBytes} bytes`);
+
+    for (const n of west) n.child.kill('SIGSTOP');
+    const value = randomBytes(valueBytes);
+    let next = 0;
+    const t0 = performance.now();
+    await Promise.all(
+      Array.from({ length: 32 }, async () => {
+        while (next < keys) await client!.put(`s:${next++}`, value);
+      }),
+    );
+    console.log(`wrote ${keys.toLocaleString('en-US')} keys with west frozen in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    // The last writes' hints land once their replica writes to west time out.
+    let held = 0;
+    for (let i = 0; i < 150 && held < 2 * keys; i++) {
+      held = await sum(east, (s) => s.hints.pending);
+      if (held < 2 * keys) await sleep(200);
+    }
+    console.log(`hints held in east: ${held.toLocaleString('en-US')}`);
+
+    const cpu0 = nodes.map((n) => cpuOf(n.child.pid));
+    const delivered0 = await sum(east, (s) => s.hints.delivered);
+    const batches0 = await sum(east, (s) => s.hints.batches ?? 0); // absent before batching
+    const t1 = performance.now();
+    for (const n of west) n.child.kill('SIGCONT');
+    let first: number | undefined;
+    let pending = held;
+    while (pending > 0) {
+      await sleep(100);
+      pending = await sum(east, (s) => s.hints.pending);
+      if (first === undefined && pending < held) first = performance.now() - t1;
+      if (performance.now() - t1 > 900_000) throw new Error(`${pending} hints still pending after 15 minutes`);
+    }
+    const total = performance.now() - t1;
+    const delivered = (await sum(east, (s) => s.hints.delivered)) - delivered0;
+    const batches = (await sum(east, (s) => s.hints.batches ?? 0)) - batches0;
+    const cpu = nodes.map((n, i) => {
+      const c = cpuOf(n.child.pid);
+      return c.user + c.system - cpu0[i]!.user - cpu0[i]!.system;
+    });
+    const since = (total - (first ?? 0)) / 1000;
+    console.log(
+      `caught up ${(total / 1000).toFixed(1)} s after west resumed: first delivery after ${((first ?? 0) / 1000).toFixed(1)} s, ` +
+        `then ${Math.round(delivered / Math.max(since, 0.001)).toLocaleString('en-US')} hints/s ` +
+        `(${delivered.toLocaleString('en-US')} delivered in ${batches.toLocaleString('en-US')} batched requests)`,
+    );
+    // West's figure includes the replica writes that queued up while it was frozen.
+    console.log(`CPU µs per hint delivered: ${nodes.map((n, i) => `${n.id} ${Math.round((cpu[i]! * 1e6) / Math.max(delivered, 1))}`).join(', ')} (west's includes the writes queued while it was frozen)`);
+  } finally {
+    await client?.close();
+    for (const n of nodes) n.child.kill('SIGCONT');
+    await stopAll(nodes.map((n) => n.child));
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+await main();
