@@ -3,7 +3,9 @@
 // SHOAL_TEST_DC_RTT_MS between them. West is frozen (SIGSTOP) while an east client
 // writes new keys, so the east nodes keep a hint for each west replica of each; then
 // west resumes (SIGCONT), and the benchmark prints how long until the first hint
-// was delivered and until the last, and the delivery rate after the first.
+// was delivered and until the last, and the delivery rate after the first; and the
+// latency of local reads in west (8 in flight, r=1, local scope) during the
+// catch-up, next to the same reads before the freeze.
 // Options (env): SHOAL_BENCH_DC_RTT (round trip between the dcs in ms, default 40),
 //   SHOAL_BENCH_KEYS (keys written while west is frozen, default 20000; two hints
 //   each), SHOAL_BENCH_VALUE (value bytes, default 1024), SHOAL_BENCH_PROF (a
@@ -14,7 +16,7 @@ import { rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { Client } from '../src/client/index.js';
 import { DC_RTT_ENV } from '../src/cli/dc-delay.js';
-import { benchDir, cpuOf, profFlags, startNode, stopAll, waitForRing, waitOutGrace } from './node-procs.js';
+import { benchDir, cpuOf, ms, percentile, profFlags, startNode, stopAll, waitForRing, waitOutGrace } from './node-procs.js';
 
 const rtt = Number(process.env['SHOAL_BENCH_DC_RTT'] ?? 40);
 const keys = Number(process.env['SHOAL_BENCH_KEYS'] ?? 20_000);
@@ -51,12 +53,57 @@ async function sum(nodes: Node[], f: (s: HintStatus) => number): Promise<number>
   return (await Promise.all(nodes.map(status))).reduce((a, s) => a + f(s), 0);
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const sleep = (t: number) => new Promise((r) => setTimeout(r, t));
+
+const READ_KEYS = 1000;
+
+/** Local reads in west, 8 in flight, until stop(); stop() resolves with each read's start time and latency. */
+function readLoad(west: Client): { stop: () => Promise<{ at: number[]; lat: number[] }>; errors: () => number } {
+  const at: number[] = [];
+  const lat: number[] = [];
+  let errors = 0;
+  let going = true;
+  let n = 0;
+  const loops = Promise.all(
+    Array.from({ length: 8 }, async () => {
+      while (going) {
+        const s = performance.now();
+        try {
+          await west.get(`r:${(n++ * 7919) % READ_KEYS}`, { r: 1, scope: 'local' });
+          at.push(s);
+          lat.push(performance.now() - s);
+        } catch {
+          errors++;
+        }
+      }
+    }),
+  );
+  return {
+    stop: async () => {
+      going = false;
+      await loops;
+      return { at, lat };
+    },
+    errors: () => errors,
+  };
+}
+
+/** Rate and percentiles of the reads that started in [from, to). */
+function latencies(name: string, reads: { at: number[]; lat: number[] }, from: number, to: number): string {
+  const picked: number[] = [];
+  for (let i = 0; i < reads.at.length; i++) if (reads.at[i]! >= from && reads.at[i]! < to) picked.push(reads.lat[i]!);
+  const sorted = Float64Array.from(picked).sort();
+  return (
+    `${name}: ${Math.round(sorted.length / Math.max((to - from) / 1000, 0.001)).toLocaleString('en-US')}/s, ` +
+    `p50 ${ms(percentile(sorted, 50))}, p99 ${ms(percentile(sorted, 99))}, max ${ms(sorted[sorted.length - 1] ?? 0)}`
+  );
+}
 
 async function main(): Promise<void> {
   const { dir, keyHex, keyFile } = await benchDir('shoal-bench-handoff-');
   const nodes: Node[] = [];
   let client: Client | undefined;
+  let westClient: Client | undefined;
   try {
     const seeds: string[] = [];
     for (const [id, dc] of [
@@ -86,6 +133,15 @@ async function main(): Promise<void> {
     const west = nodes.filter((n) => n.dc === 'west');
     console.log(`2 dcs × 2 nodes (--replication east:2,west:2, R=1, W=2), ${rtt} ms round trip between the dcs, ${keys.toLocaleString('en-US')} keys of ${valueBytes} bytes`);
 
+    westClient = await Client.connect({ seeds, clusterKey: keyHex, dc: 'west' });
+    await westClient.refreshRing();
+    for (let i = 0; i < READ_KEYS; i++) await client.put(`r:${i}`, randomBytes(valueBytes));
+    const before = readLoad(westClient);
+    const b0 = performance.now();
+    await sleep(5000);
+    const baseline = await before.stop();
+    const b1 = performance.now();
+
     for (const n of west) n.child.kill('SIGSTOP');
     const value = randomBytes(valueBytes);
     let next = 0;
@@ -109,6 +165,7 @@ async function main(): Promise<void> {
     const batches0 = await sum(east, (s) => s.hints.batches ?? 0); // absent before batching
     const t1 = performance.now();
     for (const n of west) n.child.kill('SIGCONT');
+    const during = readLoad(westClient);
     let first: number | undefined;
     let pending = held;
     while (pending > 0) {
@@ -118,6 +175,7 @@ async function main(): Promise<void> {
       if (performance.now() - t1 > 900_000) throw new Error(`${pending} hints still pending after 15 minutes`);
     }
     const total = performance.now() - t1;
+    const catchingUp = await during.stop();
     const delivered = (await sum(east, (s) => s.hints.delivered)) - delivered0;
     const batches = (await sum(east, (s) => s.hints.batches ?? 0)) - batches0;
     const cpu = nodes.map((n, i) => {
@@ -130,10 +188,16 @@ async function main(): Promise<void> {
         `then ${Math.round(delivered / Math.max(since, 0.001)).toLocaleString('en-US')} hints/s ` +
         `(${delivered.toLocaleString('en-US')} delivered in ${batches.toLocaleString('en-US')} batched requests)`,
     );
+    const delivering = t1 + (first ?? 0);
+    console.log(`local reads in west (8 in flight, r=1), ${during.errors()} failed after the freeze:`);
+    console.log(`  ${latencies('before the freeze', baseline, b0, b1)}`);
+    console.log(`  ${latencies('after it, until the first hint was delivered', catchingUp, t1, delivering)}`);
+    console.log(`  ${latencies('while hints were delivered', catchingUp, delivering, t1 + total)}`);
     // West's figure includes the replica writes that queued up while it was frozen.
     console.log(`CPU µs per hint delivered: ${nodes.map((n, i) => `${n.id} ${Math.round((cpu[i]! * 1e6) / Math.max(delivered, 1))}`).join(', ')} (west's includes the writes queued while it was frozen)`);
   } finally {
     await client?.close();
+    await westClient?.close();
     for (const n of nodes) n.child.kill('SIGCONT');
     await stopAll(nodes.map((n) => n.child));
     await rm(dir, { recursive: true, force: true });

@@ -64,8 +64,15 @@ function writeReply(): Body {
 export const MAX_BATCHED_WRITES = 1024;
 
 /**
+ * Writes of a batch started per macrotask. A batch is hinted handoff catching a
+ * replica up; started all at once, 256 writes held the event loop long enough to
+ * stall the node's live requests (docs/capacity.md), so they interleave with them.
+ */
+const BATCH_CHUNK = 16;
+
+/**
  * Each write of a batch is handled as a ReplicaWrite of its own (the store's group
- * commit puts them in one LevelDB batch); the reply lists those that failed, and why.
+ * commit puts them in few LevelDB batches); the reply lists those that failed, and why.
  */
 function replicaWrites(node: ShoalNode, writes: ReplicaWrite[]): Promise<Body> {
   const n = writes.length;
@@ -87,7 +94,7 @@ function replicaWrites(node: ShoalNode, writes: ReplicaWrite[]): Promise<Body> {
       }
       resolve({ kind: 'replicaWritesReply', value: { failed, errors } });
     };
-    for (let i = 0; i < n; i++) {
+    const start = (i: number): void => {
       const fail = (err: unknown): void => {
         (failures ??= []).push({ i, err: errorToWire(err) });
         settle();
@@ -99,7 +106,14 @@ function replicaWrites(node: ShoalNode, writes: ReplicaWrite[]): Promise<Body> {
       } catch (err) {
         fail(err);
       }
-    }
+    };
+    // The decoded writes are views of their frame, which is never reused: safe to start later.
+    const chunk = (from: number): void => {
+      const to = Math.min(n, from + BATCH_CHUNK);
+      for (let i = from; i < to; i++) start(i);
+      if (to < n) setImmediate(chunk, to);
+    };
+    chunk(0);
   });
 }
 
