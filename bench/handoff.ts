@@ -8,8 +8,9 @@
 // catch-up, next to the same reads before the freeze.
 // Options (env): SHOAL_BENCH_DC_RTT (round trip between the dcs in ms, default 40),
 //   SHOAL_BENCH_KEYS (keys written while west is frozen, default 20000; two hints
-//   each), SHOAL_BENCH_VALUE (value bytes, default 1024), SHOAL_BENCH_PROF (a
-//   folder: the node processes write .cpuprofile files there).
+//   each), SHOAL_BENCH_VALUE (value bytes, default 1024), SHOAL_BENCH_START_ARGS
+//   (extra `shoal start` arguments, e.g. --hint-bytes-per-sec 2097152),
+//   SHOAL_BENCH_PROF (a folder: the node processes write .cpuprofile files there).
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
@@ -21,6 +22,7 @@ import { benchDir, cpuOf, ms, percentile, profFlags, startNode, stopAll, waitFor
 const rtt = Number(process.env['SHOAL_BENCH_DC_RTT'] ?? 40);
 const keys = Number(process.env['SHOAL_BENCH_KEYS'] ?? 20_000);
 const valueBytes = Number(process.env['SHOAL_BENCH_VALUE'] ?? 1024);
+const startArgs = (process.env['SHOAL_BENCH_START_ARGS'] ?? '').split(' ').filter((f) => f !== '');
 const profile = 'lan';
 
 interface Node {
@@ -119,7 +121,7 @@ async function main(): Promise<void> {
         id,
         seeds,
         httpPort,
-        args: ['--profile', profile, '--dc', dc, '--rack', id, '--replication', 'east:2,west:2', '--r', '1', '--w', '2'],
+        args: ['--profile', profile, '--dc', dc, '--rack', id, '--replication', 'east:2,west:2', '--r', '1', '--w', '2', ...startArgs],
         env: { [DC_RTT_ENV]: String(rtt) },
         flags: profFlags(),
       });

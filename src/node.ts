@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import {
   type AntiEntropy,
   type AntiEntropyConfig,
+  ByteBudget,
   type ExchangeResponder,
   type ForwardingReplica,
   type Handover,
@@ -80,6 +81,8 @@ export interface NodeOptions {
   hintMaxAgeMs?: number;
   /** Hints this node holds at most (Store's maxHints). */
   maxHints?: number;
+  /** Bytes per second of hint delivery from this node at most (default: no limit). */
+  hintBytesPerSec?: number;
   /** Riak's notfound_ok for reads this node coordinates (CoordinatorOptions.notFoundOk; default false). */
   notFoundOk?: boolean;
   /** Which replicas a get asks (CoordinatorOptions.readFanout; default 'all'). */
@@ -354,6 +357,7 @@ export class ShoalNode {
         intervalMs: o.handoffIntervalMs ?? 5000,
         maxAgeMs: o.hintMaxAgeMs ?? 3 * 3600_000,
         concurrency: 16,
+        ...(o.hintBytesPerSec !== undefined ? { budget: new ByteBudget(o.hintBytesPerSec) } : {}),
         canBatch: (mid) => (memberOf(mid)?.protocol ?? 0) >= BATCH_PROTOCOL,
         replicaTimeoutMs,
         redirect: (owner) => {

@@ -46,6 +46,8 @@ export interface StartConfig {
   hintMaxAgeMs: number | undefined;
   /** Hinted handoff: hints a node holds at most; new ones beyond are refused (and counted). */
   maxHints: number | undefined;
+  /** Hinted handoff: bytes per second this node delivers hints at most (undefined: no limit). */
+  hintBytesPerSec: number | undefined;
   /** Reads: a "not found" reply counts towards R at once (Riak's notfound_ok); default off. */
   notFoundOk: boolean;
   /** Reads: ask every replica (all) or only R, more when needed (quorum); default all. */
@@ -97,6 +99,7 @@ const DEFAULTS: Omit<StartConfig, 'clusterKeyFile' | 'id'> = {
   handoverGraceMs: undefined,
   hintMaxAgeMs: undefined,
   maxHints: undefined,
+  hintBytesPerSec: undefined,
   notFoundOk: false,
   readFanout: 'all',
   speculativeRetry: { kind: 'percentile', p: 99 },
@@ -141,6 +144,7 @@ const KEYS: Record<string, [keyof StartConfig, Kind]> = {
   'handover-grace-ms': ['handoverGraceMs', 'int'],
   'hint-max-age-ms': ['hintMaxAgeMs', 'int'],
   'max-hints': ['maxHints', 'int'],
+  'hint-bytes-per-sec': ['hintBytesPerSec', 'int'],
   'notfound-ok': ['notFoundOk', 'bool'],
   'read-fanout': ['readFanout', 'string'],
   'speculative-retry': ['speculativeRetry', 'speculation'],
@@ -198,6 +202,8 @@ export const START_USAGE = `Usage: shoal start [options]
   --hint-max-age-ms N      hints older than this are dropped, left to anti-entropy (default 3 h)
   --max-hints N            hints a node holds at most; new ones beyond are refused and
                            counted, left to anti-entropy (default 1000000)
+  --hint-bytes-per-sec N   bandwidth of hint delivery from this node (default: no limit;
+                           a limit spares live requests, a returning node stays stale longer)
 `;
 
 /** Parses `shoal start` arguments; throws ConfigError listing every problem. */
@@ -284,6 +290,7 @@ export function parseStartArgs(argv: string[], readFile: (path: string) => strin
   nonNegative(c.maxHints, 'max-hints');
   positive(c.aeBytesPerSec, 'ae-bytes-per-sec');
   positive(c.transferBytesPerSec, 'transfer-bytes-per-sec');
+  positive(c.hintBytesPerSec, 'hint-bytes-per-sec');
   if (problems.length > 0) throw new ConfigError(problems);
   return c;
 }

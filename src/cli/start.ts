@@ -70,6 +70,7 @@ export async function runStart(argv: string[]): Promise<number> {
       join: !cfg.noJoin,
       ...(cfg.hintMaxAgeMs !== undefined ? { hintMaxAgeMs: cfg.hintMaxAgeMs } : {}),
       ...(cfg.maxHints !== undefined ? { maxHints: cfg.maxHints } : {}),
+      ...(cfg.hintBytesPerSec !== undefined ? { hintBytesPerSec: cfg.hintBytesPerSec } : {}),
       notFoundOk: cfg.notFoundOk,
       ...(cfg.revokedClients.length > 0 ? { revokedClients: new Set(cfg.revokedClients) } : {}),
       httpAuth: cfg.httpAuth,

@@ -33,6 +33,8 @@ export interface HandoffOptions {
   canBatch?: (owner: string) => boolean;
   /** Hints per batch (256), estimated bytes per batch (1 MiB), batches in flight per owner (4), a batch's timeout (5 × replicaTimeoutMs). */
   batch?: Partial<BatchLimits>;
+  /** Bandwidth of delivery: each request waits for its (estimated) bytes. Absent: no limit. */
+  budget?: { take(bytes: number): Promise<boolean> };
   /** Delay before delivering the hints of a reachable owner that just got one (hinted()); default 250 ms. */
   promptDelayMs?: number;
   /**
@@ -215,10 +217,12 @@ export class HintedHandoff implements Startable {
     };
     let batch: Hint[] = [];
     let bytes = 0;
-    const flush = (): void => {
+    const flush = async (): Promise<void> => {
       const hs = batch;
+      const n = bytes;
       batch = [];
       bytes = 0;
+      if (this.o.budget !== undefined) await this.o.budget.take(n);
       this.stats.batches++;
       track(
         this.o.peers.writeMany!(owner, hs, this.limits.timeoutMs).then(
@@ -242,19 +246,20 @@ export class HintedHandoff implements Startable {
         continue;
       }
       if (!reachable) continue;
-      const size = batched ? estimatedBytes(h) : 0;
+      const size = batched || this.o.budget !== undefined ? estimatedBytes(h) : 0;
       if (batched && size <= this.limits.bytes) {
-        if (bytes + size > this.limits.bytes) flush();
+        if (bytes + size > this.limits.bytes) await flush();
         batch.push(h);
         bytes += size;
-        if (batch.length >= this.limits.hints) flush();
+        if (batch.length >= this.limits.hints) await flush();
       } else {
         // One request per hint, and for a hint too large to share a batch.
+        if (this.o.budget !== undefined && !(await this.o.budget.take(size))) break;
         track(send(h.key, h.set).then(() => delivered(h.key, h.set), () => failed(1)));
       }
       if (inFlight.size >= limit) await Promise.race(inFlight);
     }
-    if (batch.length > 0 && !this.stopped && !broken) flush();
+    if (batch.length > 0 && !this.stopped && !broken) await flush();
     await Promise.allSettled([...inFlight]);
     if (!reachable || elsewhere !== undefined) return;
     if (broken) {

@@ -25,6 +25,8 @@ describe('shoal start configuration', () => {
     expect(c).toMatchObject({ id: 'n1', host: '127.0.0.1', port: 7500, httpPort: 7480, seeds: ['a:1', 'b:2'], sync: true, n: 5, r: 2, w: 3, partitions: 256 });
     expect(c.maxHints).toBeUndefined();
     expect(parseStartArgs([...key, '--max-hints', '0']).maxHints).toBe(0);
+    expect(c.hintBytesPerSec).toBeUndefined();
+    expect(parseStartArgs([...key, '--hint-bytes-per-sec', '4194304']).hintBytesPerSec).toBe(4194304);
     expect(c.notFoundOk).toBe(false);
     expect(parseStartArgs([...key, '--notfound-ok']).notFoundOk).toBe(true);
     expect(c.readFanout).toBe('all');
@@ -99,6 +101,7 @@ describe('shoal start configuration', () => {
     expect(problems(['--config', 'c.json', ...key], { 'c.json': '[1]' })[0]).toMatch(/JSON object/);
     expect(problems([...key, '--http-port', '7400'])).toEqual(['--http-port must differ from --port']);
     expect(problems([...key, '--max-hints=-1'])).toEqual(['--max-hints must not be negative, got -1']);
+    expect(problems([...key, '--hint-bytes-per-sec', '0'])).toEqual(['--hint-bytes-per-sec must be at least 1, got 0']);
     expect(problems([...key, '--read-fanout', 'one'])).toEqual(['--read-fanout must be all or quorum, got one']);
     for (const bad of ['100p', '0p', '0ms', '5s', 'fast', '']) {
       expect(problems([...key, '--speculative-retry', bad])).toEqual([expect.stringMatching(/^--speculative-retry: speculative retry must be a percentile like 99p/)]);

@@ -53,8 +53,9 @@ function peers(log: Log, fail: (keys: string[]) => number[] = () => []): Replica
   } as unknown as ReplicaPeers;
 }
 
-function handoff(hints: FakeHints, p: ReplicaPeers, canBatch: boolean): HintedHandoff {
+function handoff(hints: FakeHints, p: ReplicaPeers, canBatch: boolean, budget?: { take(bytes: number): Promise<boolean> }): HintedHandoff {
   return new HintedHandoff({
+    ...(budget !== undefined ? { budget } : {}),
     hints,
     peers: p,
     isReachable: () => true,
@@ -146,5 +147,43 @@ describe('hinted handoff in batches', () => {
     expect(log.batches).toEqual([]);
     expect(log.singles.length).toBe(100);
     expect(h.stats).toMatchObject({ delivered: 100, batches: 0 });
+  });
+
+  it('sends each request only once the bandwidth budget has granted its bytes', async () => {
+    const hints = new FakeHints(200); // 100-byte values: 64 per batch, 4 batches
+    const log: Log = { batches: [], singles: [], maxInFlight: 0 };
+    const taken: number[] = [];
+    const gates: Array<() => void> = [];
+    const budget = {
+      take: (bytes: number) => {
+        taken.push(bytes);
+        // The first request goes at once; each later one waits until the test lets it.
+        return taken.length === 1 ? Promise.resolve(true) : new Promise<boolean>((r) => gates.push(() => r(true)));
+      },
+    };
+    const run = handoff(hints, peers(log), true, budget).runOnce();
+    const until = async (what: () => boolean) => {
+      for (let i = 0; i < 1000 && !what(); i++) await new Promise((r) => setImmediate(r));
+      expect(what()).toBe(true);
+    };
+    const settle = async () => {
+      for (let i = 0; i < 50; i++) await new Promise((r) => setImmediate(r));
+    };
+    await until(() => gates.length === 1 && log.batches.length === 1);
+    await settle();
+    expect(log.batches.length).toBe(1); // the second waits for its budget
+    expect(hints.held.size).toBe(200 - 64);
+    for (let k = 2; k <= 4; k++) {
+      gates.shift()!();
+      await until(() => log.batches.length === k);
+      await settle();
+      expect(log.batches.length).toBe(k); // no request ran ahead of its budget
+    }
+    await run;
+    expect(hints.held.size).toBe(0);
+    expect(taken.length).toBe(4);
+    // Each take covers its batch: 64 (or the last 8) hints of at least their values' bytes.
+    expect(taken.slice(0, 3).every((b) => b >= 64 * 100)).toBe(true);
+    expect(taken[3]).toBeGreaterThanOrEqual(8 * 100);
   });
 });
