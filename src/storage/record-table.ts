@@ -44,8 +44,8 @@ interface Waiter<T> {
 
 const NO_WAITERS: never[] = [];
 
-/** Heap bytes of a cache entry besides its record: slot, map entry, id string, buffer object. */
-const ENTRY_OVERHEAD = 200;
+/** Heap bytes of a cache entry besides its record: slot, map entry, id string, buffer object, the memo (a digest). */
+const ENTRY_OVERHEAD = 232;
 
 class Slot<T> implements BatchMember {
   state: T | undefined;
