@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import { Keyring, RpcPeers, parseKey } from '../../src/transport/index.js';
-import { ProcessCluster, type NodeStatus, waitFor } from '../support/cluster.js';
+import { ProcessCluster, type NodeStatus, replicaSet, waitFor } from '../support/cluster.js';
 
 let cluster: ProcessCluster;
 
@@ -64,18 +64,17 @@ describe('forwarding in the grace after a join', () => {
       // A well-formed set to send: a real write's state, read back from n1.
       const client = await cluster.client();
       await client.put('source', 'from an old ring');
-      const read = await peers.request('127.0.0.1', n1!.port, { kind: 'replicaRead', value: { key: Buffer.from('source'), readFor: '' } });
-      if (read.kind !== 'replicaReadReply' || !read.value.set) throw new Error(`no set to copy: ${read.kind}`);
+      const set = await replicaSet(peers, n1!.port, 'source');
       const before = await statuses();
       // As a coordinator still on the ring before the join would: to n1 only, naming no ring.
-      const reply = await peers.request('127.0.0.1', n1!.port, { kind: 'replicaWrite', value: { key: Buffer.from('unplaced'), set: read.value.set, hintFor: '' } });
+      const reply = await peers.request('127.0.0.1', n1!.port, { kind: 'replicaWrite', value: { key: Buffer.from('unplaced'), set, hintFor: '' } });
       expect(reply.kind).toBe('replicaWriteReply');
       const after = await statuses();
       // n1 forwarded it to n3, the replica the ring before the join did not have.
       expect(after[0]!.transfer.forwarded - before[0]!.transfer.forwarded).toBe(1);
       expect(await heldBy('unplaced')).toEqual(['n1', 'n3']);
       // Naming a ring n1 does not hold (another ring of the same version, say) is the same.
-      const other = { key: Buffer.from('elsewhere'), set: read.value.set, hintFor: '', ringId: randomBytes(8) };
+      const other = { key: Buffer.from('elsewhere'), set, hintFor: '', ringId: randomBytes(8) };
       expect((await peers.request('127.0.0.1', n1!.port, { kind: 'replicaWrite', value: other })).kind).toBe('replicaWriteReply');
       expect((await statuses())[0]!.transfer.forwarded - after[0]!.transfer.forwarded).toBe(1);
       expect(await heldBy('elsewhere')).toEqual(['n1', 'n3']);

@@ -7,7 +7,7 @@ import { connect } from 'node:net';
 import { Client } from '../../src/client/index.js';
 import { WireErrorCode } from '../../src/codec/index.js';
 import { Keyring, RpcPeers, parseKey } from '../../src/transport/index.js';
-import { clusterPerFile, type ProcessCluster, waitFor } from '../support/cluster.js';
+import { clusterPerFile, type ProcessCluster, replicaSet, waitFor } from '../support/cluster.js';
 
 let cluster: ProcessCluster;
 clusterPerFile({ nodes: 3 }, (c) => (cluster = c));
@@ -128,9 +128,7 @@ describe('hostile input', () => {
       // A well-formed set to copy: a real write's state, read back from a replica.
       const client = await cluster.client();
       await client.put('batch-source', 'good value');
-      const read = await peers.request('127.0.0.1', a!.port, { kind: 'replicaRead', value: { key: Buffer.from('batch-source'), readFor: '' } });
-      if (read.kind !== 'replicaReadReply' || !read.value.set) throw new Error(`no set to copy: ${read.kind}`);
-      const good = read.value.set;
+      const good = await replicaSet(peers, a!.port, 'batch-source');
       const writes = [
         { key: Buffer.from('batch-good-0'), set: good, hintFor: '' },
         { key: Buffer.from('batch-bad-1'), set: { clock: Buffer.from([9, 9]), siblings: [] }, hintFor: '' }, // not a version vector

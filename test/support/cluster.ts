@@ -9,6 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Client, type ClientOptions } from '../../src/client/index.js';
+import type { SiblingSet } from '../../src/codec/index.js';
+import type { RpcPeers } from '../../src/transport/index.js';
 import { packageRoot } from '../../src/paths.js';
 
 export interface NodeStatus {
@@ -74,6 +76,13 @@ export async function freePort(): Promise<number> {
   const port = (srv.address() as { port: number }).port;
   await new Promise<void>((r) => srv.close(() => r()));
   return port;
+}
+
+/** The sibling set the node on `port` holds for key, read as a peer reads it (replicaRead); throws when it holds none. */
+export async function replicaSet(peers: RpcPeers, port: number, key: string): Promise<SiblingSet> {
+  const read = await peers.request('127.0.0.1', port, { kind: 'replicaRead', value: { key: Buffer.from(key), readFor: '' } });
+  if (read.kind !== 'replicaReadReply' || !read.value.set) throw new Error(`${key}: the node holds no set (${read.kind})`);
+  return read.value.set;
 }
 
 export interface CliResult {
