@@ -33,8 +33,11 @@ export interface HandoffOptions {
   canBatch?: (owner: string) => boolean;
   /** Hints per batch (256), estimated bytes per batch (1 MiB), batches in flight per owner (4), a batch's timeout (5 × replicaTimeoutMs). */
   batch?: Partial<BatchLimits>;
-  /** Bandwidth of delivery: each request waits for its (estimated) bytes. Absent: no limit. */
-  budget?: { take(bytes: number): Promise<boolean> };
+  /**
+   * Bandwidth of delivery: each request waits for its (estimated) bytes; false when
+   * `signal` aborted the wait (stop()). Absent: no limit.
+   */
+  budget?: { take(bytes: number, signal?: AbortSignal): Promise<boolean> };
   /** Delay before delivering the hints of a reachable owner that just got one (hinted()); default 250 ms. */
   promptDelayMs?: number;
   /**
@@ -84,6 +87,8 @@ export class HintedHandoff implements Startable {
   /** start() arms the timer; runOnce() works without it (tools, tests). */
   private active = false;
   private stopped = false;
+  /** Aborted by stop(), so that no wait for budget outlives the handoff. */
+  private halt = new AbortController();
 
   constructor(private readonly o: HandoffOptions) {
     this.limits = { hints: 256, bytes: 1024 * 1024, inFlight: 4, timeoutMs: 5 * o.replicaTimeoutMs, ...o.batch };
@@ -92,11 +97,13 @@ export class HintedHandoff implements Startable {
   async start(): Promise<void> {
     this.active = true;
     this.stopped = false;
+    if (this.halt.signal.aborted) this.halt = new AbortController();
     this.schedule();
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.halt.abort();
     clearTimeout(this.timer);
     this.timer = undefined;
     clearTimeout(this.dueTimer);
@@ -222,7 +229,7 @@ export class HintedHandoff implements Startable {
       const n = bytes;
       batch = [];
       bytes = 0;
-      if (this.o.budget !== undefined) await this.o.budget.take(n);
+      if (this.o.budget !== undefined && !(await this.o.budget.take(n, this.halt.signal))) return;
       this.stats.batches++;
       track(
         this.o.peers.writeMany!(owner, hs, this.limits.timeoutMs).then(
@@ -254,7 +261,7 @@ export class HintedHandoff implements Startable {
         if (batch.length >= this.limits.hints) await flush();
       } else {
         // One request per hint, and for a hint too large to share a batch.
-        if (this.o.budget !== undefined && !(await this.o.budget.take(size))) break;
+        if (this.o.budget !== undefined && !(await this.o.budget.take(size, this.halt.signal))) break;
         track(send(h.key, h.set).then(() => delivered(h.key, h.set), () => failed(1)));
       }
       if (inFlight.size >= limit) await Promise.race(inFlight);

@@ -4,6 +4,7 @@
 // of the handoff alone: the hint store and the peers are in-memory fakes.
 import { describe, expect, it } from 'vitest';
 import type { SiblingSet } from '../../src/codec/index.js';
+import { ByteBudget } from '../../src/antientropy/index.js';
 import { HintedHandoff, type ReplicaPeers } from '../../src/coordinator/index.js';
 import { systemClock } from '../../src/time.js';
 
@@ -53,7 +54,7 @@ function peers(log: Log, fail: (keys: string[]) => number[] = () => []): Replica
   } as unknown as ReplicaPeers;
 }
 
-function handoff(hints: FakeHints, p: ReplicaPeers, canBatch: boolean, budget?: { take(bytes: number): Promise<boolean> }): HintedHandoff {
+function handoff(hints: FakeHints, p: ReplicaPeers, canBatch: boolean, budget?: { take(bytes: number, signal?: AbortSignal): Promise<boolean> }): HintedHandoff {
   return new HintedHandoff({
     ...(budget !== undefined ? { budget } : {}),
     hints,
@@ -185,5 +186,20 @@ describe('hinted handoff in batches', () => {
     // Each take covers its batch: 64 (or the last 8) hints of at least their values' bytes.
     expect(taken.slice(0, 3).every((b) => b >= 64 * 100)).toBe(true);
     expect(taken[3]).toBeGreaterThanOrEqual(8 * 100);
+  });
+
+  it('stop() ends a delivery that waits for budget, and what was not sent stays held', async () => {
+    // 1 byte/s: once the first second's burst is spent, the next batch would wait for days.
+    const hints = new FakeHints(200, () => 1024);
+    const log: Log = { batches: [], singles: [], maxInFlight: 0 };
+    const h = handoff(hints, peers(log), true, new ByteBudget(1));
+    const run = h.runOnce();
+    for (let i = 0; i < 1000 && log.batches.length < 4; i++) await new Promise((r) => setImmediate(r));
+    expect(log.batches.length).toBeGreaterThan(0);
+    await h.stop();
+    await run; // resolves: the wait for budget was aborted
+    const sent = log.batches.flat().length;
+    expect(sent).toBeLessThan(200);
+    expect(hints.held.size).toBe(200 - sent);
   });
 });
