@@ -37,7 +37,8 @@ export interface Status {
     role: string;
     pending: null | { joining: string[]; leaving: string[]; ready: string[]; waitingFor: string[]; replicaMoves: number };
   };
-  hints: { pending: number };
+  // delivered and the rest: absent from nodes older than them.
+  hints: { pending: number; delivered?: number; batches?: number; failed?: number; expired?: number; refused?: number };
   antiEntropy?: { rounds: number; rootsCompared: number; rootsDiffering: number; keysPushed: number; keysPulled: number; bytesSent: number; bytesReceived: number; trees: { held: number; ready: number } };
   transfer?: { state: string; partitions: number; partitionsDone: number; keysReceived: number; bytesReceived: number; intent: string; forwarded: number; graceLeftMs: number; dropped: { partitions: number; keys: number } };
   // Absent from nodes older than these fields.
@@ -178,7 +179,13 @@ export function describe(st: Status): string[] {
         `${ae.keysPushed} keys pushed, ${ae.keysPulled} pulled, ${mb(ae.bytesSent + ae.bytesReceived)} shipped`,
     );
   }
-  lines.push(`hints: ${st.hints.pending} pending`);
+  const h = st.hints;
+  lines.push(
+    h.delivered === undefined
+      ? `hints: ${h.pending} pending`
+      : `hints: ${h.pending} pending; ${h.delivered} delivered (${h.batches ?? 0} batched requests), ${h.failed ?? 0} failed deliveries, ` +
+          `${h.expired ?? 0} expired, ${h.refused ?? 0} refused`,
+  );
   const c = st.coordinator;
   if (c) {
     lines.push(

@@ -21,6 +21,11 @@ suite('shoal status', () => {
     expect(lines.some((l) => l.startsWith('requests coordinated'))).toBe(false); // an older node's status has none
   });
 
+  it('counts hints delivered, failed, expired and refused, where the node reports them', () => {
+    const hints = { pending: 5, delivered: 900, batches: 4, failed: 3, expired: 1, refused: 0 };
+    expect(describe(status({ hints }))).toContain('hints: 5 pending; 900 delivered (4 batched requests), 3 failed deliveries, 1 expired, 0 refused');
+  });
+
   it('counts the requests the node coordinated, and the replica reads it answered', () => {
     const c = { gets: 10, puts: 20, deletes: 1, replicaReads: 7, readRepairs: 2, speculativeReads: 3, quorumFailures: 0, timeouts: 4 };
     expect(describe(status({ coordinator: c }))).toContain(
