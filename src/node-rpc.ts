@@ -27,10 +27,7 @@ export function handleRequest(node: ShoalNode, req: Body, peer: PeerInfo): Promi
       }
       case 'replicaWrite': {
         if (peer.client !== '') throw forClients(peer);
-        const v = req.value;
-        // The store checks the set (merge and putHint both do) before anything is written.
-        const key = checkedKey(v.key, node.store.maxKeyBytes);
-        return node.coordinator.replicaWrite(key, v.set as SiblingSet, v.hintFor, v.ringId?.length === 8 ? v.ringId : undefined, v.relayTo).then(writeReply);
+        return replicaWrite(node, req.value).then(writeReply);
       }
       case 'replicaWrites':
         if (peer.client !== '') throw forClients(peer);
@@ -58,6 +55,12 @@ const WRITE_REPLY: Body = Object.freeze({ kind: 'replicaWriteReply', value: Obje
 
 function writeReply(): Body {
   return WRITE_REPLY;
+}
+
+/** One ReplicaWrite, alone or from a batch. The store checks the set (merge and putHint both do) before anything is written. */
+function replicaWrite(node: ShoalNode, w: ReplicaWrite): Promise<unknown> {
+  const key = checkedKey(w.key, node.store.maxKeyBytes);
+  return node.coordinator.replicaWrite(key, w.set as SiblingSet, w.hintFor, w.ringId?.length === 8 ? w.ringId : undefined, w.relayTo);
 }
 
 /** Writes one ReplicaWrites request may carry. */
@@ -100,9 +103,7 @@ function replicaWrites(node: ShoalNode, writes: ReplicaWrite[]): Promise<Body> {
         settle();
       };
       try {
-        const w = writes[i]!;
-        const key = checkedKey(w.key, node.store.maxKeyBytes);
-        node.coordinator.replicaWrite(key, w.set as SiblingSet, w.hintFor, w.ringId?.length === 8 ? w.ringId : undefined, w.relayTo).then(settle, fail);
+        replicaWrite(node, writes[i]!).then(settle, fail);
       } catch (err) {
         fail(err);
       }

@@ -109,12 +109,12 @@ export interface NodeOptions {
 }
 
 const META_NODE_ID = 'node.id';
-/** Member.protocol from which a node passes relayed replica writes on (membership.ts). */
-const RELAY_PROTOCOL = 2;
-/** Members at this protocol or later take several replica writes per request (ReplicaWrites). */
-const BATCH_PROTOCOL = 3;
 const META_INCARNATION = 'node.incarnation';
 const META_RING = 'node.ring';
+/** Member.protocol from which a node passes relayed replica writes on (membership.ts). */
+const RELAY_PROTOCOL = 2;
+/** Member.protocol from which a node takes several replica writes per request (ReplicaWrites). */
+const BATCH_PROTOCOL = 3;
 
 export class ShoalNode {
   readonly id: string;
@@ -243,6 +243,8 @@ export class ShoalNode {
       cleanup.push(() => udp.stop());
 
       const memberOf = (mid: string) => ref.node?.membership.member(mid);
+      /** Whether the member speaks at least protocol `version` (unknown members do not). */
+      const speaks = (mid: string, version: number) => (memberOf(mid)?.protocol ?? 0) >= version;
       const intentRef: { handover?: Handover } = {};
       const ring = new RingKeeper({
         nodeId: id,
@@ -324,7 +326,7 @@ export class ShoalNode {
       const cluster: ClusterView = {
         placement: () => ref.node!.placement(),
         isReachable: (mid) => isUp(memberOf(mid)),
-        canRelay: (mid) => (memberOf(mid)?.protocol ?? 0) >= RELAY_PROTOCOL,
+        canRelay: (mid) => speaks(mid, RELAY_PROTOCOL),
       };
       const coordinator = new Coordinator({
         nodeId: id,
@@ -358,7 +360,7 @@ export class ShoalNode {
         maxAgeMs: o.hintMaxAgeMs ?? 3 * 3600_000,
         concurrency: 16,
         ...(o.hintBytesPerSec !== undefined ? { budget: new ByteBudget(o.hintBytesPerSec) } : {}),
-        canBatch: (mid) => (memberOf(mid)?.protocol ?? 0) >= BATCH_PROTOCOL,
+        canBatch: (mid) => speaks(mid, BATCH_PROTOCOL),
         replicaTimeoutMs,
         redirect: (owner) => {
           const r = ring.ring;

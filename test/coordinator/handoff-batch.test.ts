@@ -35,6 +35,10 @@ interface Log {
   maxInFlight: number;
 }
 
+function newLog(): Log {
+  return { batches: [], singles: [], maxInFlight: 0 };
+}
+
 /** Peers that take batches; `fail(batch)` lists the indexes to report failed, or throws for the whole request. */
 function peers(log: Log, fail: (keys: string[]) => number[] = () => []): ReplicaPeers {
   let inFlight = 0;
@@ -73,7 +77,7 @@ function handoff(hints: FakeHints, p: ReplicaPeers, canBatch: boolean, budget?: 
 describe('hinted handoff in batches', () => {
   it('delivers every hint in batches within the count limit, with at most inFlight batches at once', async () => {
     const hints = new FakeHints(1000);
-    const log: Log = { batches: [], singles: [], maxInFlight: 0 };
+    const log = newLog();
     const h = handoff(hints, peers(log), true);
     await h.runOnce();
     expect(hints.held.size).toBe(0);
@@ -89,7 +93,7 @@ describe('hinted handoff in batches', () => {
   it('keeps each batch within the byte limit, and sends a hint too large for any batch on its own', async () => {
     // 1 KiB values: ~15 fit in 16 KiB; every 100th hint is 20 KiB.
     const hints = new FakeHints(300, (i) => (i % 100 === 7 ? 20 * 1024 : 1024));
-    const log: Log = { batches: [], singles: [], maxInFlight: 0 };
+    const log = newLog();
     await handoff(hints, peers(log), true).runOnce();
     expect(hints.held.size).toBe(0);
     expect(log.singles.sort()).toEqual(['k00007', 'k00107', 'k00207']);
@@ -102,7 +106,7 @@ describe('hinted handoff in batches', () => {
 
   it('keeps the hints the owner reports failed, deletes the others, and stops the pass to retry later', async () => {
     const hints = new FakeHints(200);
-    const log: Log = { batches: [], singles: [], maxInFlight: 0 };
+    const log = newLog();
     let first = true;
     const h = handoff(
       hints,
@@ -126,7 +130,7 @@ describe('hinted handoff in batches', () => {
 
   it('keeps a whole batch when the request fails', async () => {
     const hints = new FakeHints(10);
-    const log: Log = { batches: [], singles: [], maxInFlight: 0 };
+    const log = newLog();
     const h = handoff(
       hints,
       peers(log, () => {
@@ -141,7 +145,7 @@ describe('hinted handoff in batches', () => {
 
   it('sends one request per hint to an owner that does not take batches', async () => {
     const hints = new FakeHints(100);
-    const log: Log = { batches: [], singles: [], maxInFlight: 0 };
+    const log = newLog();
     const h = handoff(hints, peers(log), false);
     await h.runOnce();
     expect(hints.held.size).toBe(0);
@@ -152,7 +156,7 @@ describe('hinted handoff in batches', () => {
 
   it('sends each request only once the bandwidth budget has granted its bytes', async () => {
     const hints = new FakeHints(200); // 100-byte values: 64 per batch, 4 batches
-    const log: Log = { batches: [], singles: [], maxInFlight: 0 };
+    const log = newLog();
     const taken: number[] = [];
     const gates: Array<() => void> = [];
     const budget = {
@@ -191,7 +195,7 @@ describe('hinted handoff in batches', () => {
   it('stop() ends a delivery that waits for budget, and what was not sent stays held', async () => {
     // 1 byte/s: once the first second's burst is spent, the next batch would wait for days.
     const hints = new FakeHints(200, () => 1024);
-    const log: Log = { batches: [], singles: [], maxInFlight: 0 };
+    const log = newLog();
     const h = handoff(hints, peers(log), true, new ByteBudget(1));
     const run = h.runOnce();
     for (let i = 0; i < 1000 && log.batches.length < 4; i++) await new Promise((r) => setImmediate(r));
