@@ -39,6 +39,7 @@ const RECENT_MAX = 65_536;
 
 export interface TreeStats {
   held: number;
+  /** Held partitions whose tree is built. */
   ready: number;
   builds: number;
   buildErrors: number;
@@ -80,12 +81,17 @@ export class PartitionTrees {
     if (this.stopped) return;
     if (q !== this.q) {
       this.entries.clear();
+      this.stats.ready = 0;
       this.queue.length = 0;
       this.q = q;
       this.bits = BigInt(64 - Math.log2(q));
     }
     const want = new Set(partitions);
-    for (const p of [...this.entries.keys()]) if (!want.has(p)) this.entries.delete(p);
+    for (const [p, e] of [...this.entries]) {
+      if (want.has(p)) continue;
+      this.entries.delete(p);
+      if (e.tree !== undefined) this.stats.ready--;
+    }
     for (const p of want) {
       if (this.entries.has(p)) continue;
       this.entries.set(p, { tree: undefined, keys: 0, builtAt: 0, changed: undefined });

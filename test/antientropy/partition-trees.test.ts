@@ -68,4 +68,21 @@ describe('partition trees', () => {
     await r.trees.idle();
     expect(r.trees.tree(0)).toBeDefined();
   });
+
+  it('counts as ready only the held partitions whose tree is built', async () => {
+    const r = await cluster.open('a', { q: Q });
+    r.trees.hold([0, 1, 2, 3], Q);
+    await r.trees.idle();
+    expect(r.trees.stats).toMatchObject({ held: 4, ready: 4 });
+    r.trees.hold([1, 2], Q);
+    expect(r.trees.stats).toMatchObject({ held: 2, ready: 2 });
+    r.trees.hold([1, 2, 5], Q);
+    await r.trees.idle();
+    expect(r.trees.stats).toMatchObject({ held: 3, ready: 3 });
+    // Another partition count starts over.
+    r.trees.hold([0, 1], 2 * Q);
+    expect(r.trees.stats).toMatchObject({ held: 2, ready: 0 });
+    await r.trees.idle();
+    expect(r.trees.stats).toMatchObject({ held: 2, ready: 2 });
+  });
 });
