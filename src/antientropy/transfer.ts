@@ -42,6 +42,13 @@ export interface TransferOptions {
   onError?: (err: unknown, partition: number, source: string) => void;
 }
 
+/**
+ * A source that fails this many exchanges in a row is not asked again until the
+ * next pass: it is usually one the ring change has not reached yet, which would
+ * refuse every partition, and a pass would otherwise ask it for each of them.
+ */
+export const SOURCE_FAILURES_PER_PASS = 3;
+
 export interface TransferStats {
   state: 'idle' | 'receiving' | 'done';
   plan: string;
@@ -160,6 +167,7 @@ export class TransferReceiver implements Startable {
     }
     this.stats.state = 'receiving';
     let progressed = false;
+    const failures = new Map<string, number>(); // consecutive, per source, this pass
     for (const p of pending) {
       if (signal.aborted || this.o.plan()?.id !== plan.id) return true;
       const tree = this.o.trees.tree(p);
@@ -174,7 +182,7 @@ export class TransferReceiver implements Startable {
           continue;
         }
         const peer = this.o.peer(src);
-        if (peer === undefined) {
+        if (peer === undefined || (failures.get(src) ?? 0) >= SOURCE_FAILURES_PER_PASS) {
           complete = false;
           continue;
         }
@@ -197,9 +205,11 @@ export class TransferReceiver implements Startable {
           this.stats.keysReceived += t.pulled;
           this.stats.bytesReceived += t.bytesReceived;
           this.sourcesDone.add(mark);
+          failures.delete(src);
         } catch (err) {
           if (err instanceof ClosedError) throw err;
           complete = false;
+          failures.set(src, (failures.get(src) ?? 0) + 1);
           this.stats.retries++;
           this.o.onError?.(err, p, src);
         }

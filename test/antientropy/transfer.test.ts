@@ -1,0 +1,58 @@
+// The receiving side of an ownership transfer, against real replicas over RPC: a
+// source the ring change has not reached yet refuses every partition, and must not
+// be asked for each of them in every pass.
+import { afterEach, describe, expect, it } from 'vitest';
+import { SOURCE_FAILURES_PER_PASS } from '../../src/antientropy/transfer.js';
+import { TransferReceiver, fastAntiEntropy } from '../../src/antientropy/index.js';
+import { FANOUT, SEGMENTS, replicas, waitFor } from './support.js';
+
+const cluster = replicas();
+const Q = 32;
+const receivers: TransferReceiver[] = [];
+afterEach(async () => {
+  for (const t of receivers.splice(0)) await t.stop();
+});
+
+describe('transfer receiver', () => {
+  it('stops asking a source that keeps refusing until the next pass, and completes once it accepts', async () => {
+    let aReady = false;
+    const r = await cluster.open('r', { q: Q });
+    const a = await cluster.open('a', { q: Q, mayTransfer: () => aReady });
+    const b = await cluster.open('b', { q: Q });
+    const keys = Array.from({ length: 200 }, (_, i) => Buffer.from(`k${i}`));
+    for (const k of keys) await b.store.put(k, Buffer.from('from b'));
+    const peers = { a: r.peerTo(a), b: r.peerTo(b) };
+    const partitions = Array.from({ length: Q }, (_, p) => p);
+    let saved: Uint8Array | undefined;
+    const done: string[] = [];
+    const t = new TransferReceiver({
+      nodeId: 'r',
+      // A long steward period: a pass that completes no partition waits 2 minutes, unless kicked.
+      config: { ...fastAntiEntropy, segments: SEGMENTS, fanout: FANOUT, stewardIntervalMs: 60_000 },
+      trees: r.trees,
+      store: r.store,
+      plan: () => ({ id: 'change-1', gains: new Map(partitions.map((p) => [p, ['a', 'b']])) }),
+      peer: (id) => peers[id as 'a' | 'b'],
+      isGone: () => false,
+      progress: { load: async () => saved, save: async (bytes) => void (saved = bytes) },
+      onDone: (id) => done.push(id),
+    });
+    receivers.push(t);
+    await t.start();
+
+    // The first pass pulls every partition from b; a refuses (not yet forwarding).
+    await waitFor(() => t.stats.exchanges === Q, 'every partition pulled from b');
+    for (const k of keys) expect((await r.store.get(k)).values.map(String)).toEqual(['from b']);
+    expect(t.stats.partitionsDone).toBe(0);
+    expect(a.responder.stats.requests).toBe(SOURCE_FAILURES_PER_PASS);
+    expect(t.stats.retries).toBe(SOURCE_FAILURES_PER_PASS);
+
+    // Once a accepts, the next pass asks it for every partition again and the change completes.
+    aReady = true;
+    t.kick();
+    await waitFor(() => done.length === 1, 'the transfer to complete');
+    expect(done).toEqual(['change-1']);
+    expect(t.stats).toMatchObject({ state: 'done', partitionsDone: Q, exchanges: 2 * Q });
+    expect(b.responder.stats.requests).toBeGreaterThanOrEqual(Q);
+  });
+});
