@@ -10,6 +10,9 @@
 //   SHOAL_BENCH_TLS (1: TLS on the nodes' TCP port and the client's, with the
 //   test certificates of test/fixtures/tls; default off),
 //   SHOAL_BENCH_PROF (a folder: the node processes write .cpuprofile files there),
+//   SHOAL_BENCH_PERF (a folder: `perf record -a` runs during each phase and the
+//   phase prints what the CPU of all processes went to, bench/perf-breakdown.ts;
+//   needs perf and root),
 //   SHOAL_BENCH_PHASES (default put,get; any sequence of put, get, update and
 //   warm — puts to keys of their own, to warm the JIT and the caches before
 //   measuring; e.g. warm,put,get, or put,put to measure blind overwrites, which

@@ -11,6 +11,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { antiEntropyProfiles } from '../src/antientropy/index.js';
 import type { Client } from '../src/client/index.js';
+import { breakdown, perfAvailable, perfReport, printBreakdown, startPerf, stopPerf } from './perf-breakdown.js';
 
 const MAIN = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 const TICKS_PER_SECOND = 100; // USER_HZ on Linux
@@ -21,11 +22,26 @@ export function benchProfile(p: string): 'lan' | 'fast' {
   return p;
 }
 
-/** V8 flags that make node processes write CPU profiles into SHOAL_BENCH_PROF, when it is set. */
+/**
+ * V8 flags for the node processes: CPU profiles written into SHOAL_BENCH_PROF, when
+ * it is set; symbols for perf's view of compiled JavaScript, when SHOAL_BENCH_PERF is.
+ */
 export function profFlags(): string[] {
   const dir = process.env['SHOAL_BENCH_PROF'];
-  return dir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${dir}`];
+  const flags = dir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${dir}`];
+  if (perfDir() !== undefined) flags.push('--perf-basic-prof');
+  return flags;
 }
+
+/** SHOAL_BENCH_PERF: a folder for one `perf record -a` per phase (then a breakdown is printed). */
+function perfDir(): string | undefined {
+  const dir = process.env['SHOAL_BENCH_PERF'];
+  if (dir === undefined || dir === '') return undefined;
+  if (!perfAvailable()) throw new Error('SHOAL_BENCH_PERF is set but perf cannot be run (Debian: apt install linux-perf)');
+  return dir;
+}
+
+let perfRecordings = 0;
 
 /** Waits out the handover grace after the joins: until then writes also go to the ring before the change. */
 export async function waitOutGrace(profile: 'lan' | 'fast'): Promise<void> {
@@ -141,6 +157,8 @@ export async function phase(name: string, procs: ChildProcess[], o: { seconds: n
   let errors = 0;
   const failures = new Map<string, number>();
   let next = 0;
+  const perfFile = perfDir() === undefined ? undefined : join(perfDir()!, `${++perfRecordings}-${name}.data`);
+  const perf = perfFile === undefined ? undefined : startPerf(perfFile);
   const end = performance.now() + o.seconds * 1000;
   const t0 = performance.now();
   await Promise.all(
@@ -160,6 +178,7 @@ export async function phase(name: string, procs: ChildProcess[], o: { seconds: n
     }),
   );
   const elapsed = (performance.now() - t0) / 1000;
+  if (perf !== undefined) await stopPerf(perf);
   const used = [...procs.map((p, i) => minus(cpuOf(p.pid), nodeCpu0[i]!)), minus(clientCpu(), clientCpu0)];
   const ops = Math.max(1, lat.length);
   const perOp = (c: Cpu) => (((c.user + c.system) * 1e6) / ops).toFixed(0);
@@ -175,6 +194,7 @@ export async function phase(name: string, procs: ChildProcess[], o: { seconds: n
       `nodes ${used.slice(0, -1).map(perOp).join(' + ')} + client ${perOp(used[used.length - 1]!)}` +
       `   (CPU use ${((100 * (total.user + total.system)) / elapsed).toFixed(0)}% of one core)`,
   );
+  if (perfFile !== undefined) printBreakdown(breakdown(perfReport(perfFile)), ((total.user + total.system) * 1e6) / ops);
   const common = [...failures].sort((a, b) => b[1] - a[1]).slice(0, 3);
   for (const [what, count] of common) console.log(`      ${count} × ${what}`);
 }
