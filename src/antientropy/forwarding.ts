@@ -48,32 +48,51 @@ export class ForwardingReplica implements ReplicaStore {
     private readonly o: ForwardingOptions,
   ) {}
 
-  async put(
+  // Plain promise chains, not async functions: these sit on every replica write, and
+  // an async wrapper costs promises and microtask turns even when nothing is
+  // forwarded. A synchronous throw of the store still becomes a rejection.
+  put(
     key: Buffer,
     value: Buffer,
     options: { context?: Uint8Array; ttlMs?: number; staged?: (set: SiblingSet) => void; ringId?: Uint8Array },
   ): Promise<SiblingSet> {
-    const set = await this.store.put(key, value, options);
-    await this.forward(key, set, options.ringId);
-    return set;
+    let p: Promise<SiblingSet>;
+    try {
+      p = this.store.put(key, value, options);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return p.then((set) => this.forwarded(key, set, options.ringId));
   }
 
-  async delete(key: Buffer, options: { context?: Uint8Array; staged?: (set: SiblingSet) => void; ringId?: Uint8Array }): Promise<SiblingSet> {
-    const set = await this.store.delete(key, options);
-    await this.forward(key, set, options.ringId);
-    return set;
+  delete(key: Buffer, options: { context?: Uint8Array; staged?: (set: SiblingSet) => void; ringId?: Uint8Array }): Promise<SiblingSet> {
+    let p: Promise<SiblingSet>;
+    try {
+      p = this.store.delete(key, options);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return p.then((set) => this.forwarded(key, set, options.ringId));
   }
 
-  async merge(key: Buffer, set: SiblingSet, ringId?: Uint8Array): Promise<SiblingSet | undefined> {
-    const out = await this.store.merge(key, set);
-    if (out !== undefined) await this.forward(key, out, ringId);
-    return out;
+  merge(key: Buffer, set: SiblingSet, ringId?: Uint8Array): Promise<SiblingSet | undefined> {
+    let p: Promise<SiblingSet | undefined>;
+    try {
+      p = this.store.merge(key, set);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return p.then((out) => this.forwarded(key, out, ringId));
   }
 
-  async touch(key: Buffer, ttlMs: number, options: { ringId?: Uint8Array } = {}): Promise<SiblingSet | undefined> {
-    const out = await this.store.touch(key, ttlMs);
-    if (out !== undefined) await this.forward(key, out, options.ringId);
-    return out;
+  touch(key: Buffer, ttlMs: number, options: { ringId?: Uint8Array } = {}): Promise<SiblingSet | undefined> {
+    let p: Promise<SiblingSet | undefined>;
+    try {
+      p = this.store.touch(key, ttlMs);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return p.then((out) => this.forwarded(key, out, options.ringId));
   }
 
   getSet(key: Buffer): Promise<SiblingSet | undefined> {
@@ -90,9 +109,15 @@ export class ForwardingReplica implements ReplicaStore {
     return this.store.getHint(owner, key);
   }
 
-  private async forward(key: Buffer, set: SiblingSet, ringId: Uint8Array | undefined): Promise<void> {
+  /** `set` once it has reached the nodes on the other side of a change, if any (undefined: nothing to forward). */
+  private forwarded<T extends SiblingSet | undefined>(key: Buffer, set: T, ringId: Uint8Array | undefined): T | Promise<T> {
+    if (set === undefined) return set;
     const targets = this.o.targets(key, ringId);
-    if (targets.length === 0) return;
+    if (targets.length === 0) return set;
+    return this.forward(key, set, targets).then(() => set);
+  }
+
+  private async forward(key: Buffer, set: SiblingSet, targets: readonly string[]): Promise<void> {
     await Promise.all(
       targets.map((id) =>
         this.o.send(id, key, set).then(
@@ -108,3 +133,4 @@ export class ForwardingReplica implements ReplicaStore {
     );
   }
 }
+

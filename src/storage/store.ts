@@ -393,16 +393,20 @@ export class Store {
    * malformed set; nothing is written then. Resolves with the merged state
    * (undefined when nothing is left: a set without siblings is not stored).
    */
-  async merge(key: Uint8Array, remote: SiblingSet): Promise<SiblingSet | undefined> {
-    this.checkOpen();
-    checkKey(key, this.maxKeyBytes);
-    const set = copySet(checkSiblingSet(remote, this.maxValueBytes));
-    const dbKey = dataKey(native.hash64(key), key);
-    return this.data.update(dbKey, dbKey.toString('latin1'), (cur) => {
-      const next = syncSets(cur, set);
-      // No sibling left: every version was superseded and reclaimed elsewhere.
-      return next !== undefined && next.siblings.length === 0 ? undefined : next;
-    });
+  merge(key: Uint8Array, remote: SiblingSet): Promise<SiblingSet | undefined> {
+    try {
+      this.checkOpen();
+      checkKey(key, this.maxKeyBytes);
+      const set = copySet(checkSiblingSet(remote, this.maxValueBytes));
+      const dbKey = dataKey(native.hash64(key), key);
+      return this.data.update(dbKey, dbKey.toString('latin1'), (cur) => {
+        const next = syncSets(cur, set);
+        // No sibling left: every version was superseded and reclaimed elsewhere.
+        return next !== undefined && next.siblings.length === 0 ? undefined : next;
+      });
+    } catch (err) {
+      return Promise.reject(err);
+    }
   }
 
   private write(
