@@ -48,51 +48,26 @@ export class ForwardingReplica implements ReplicaStore {
     private readonly o: ForwardingOptions,
   ) {}
 
-  // Plain promise chains, not async functions: these sit on every replica write, and
-  // an async wrapper costs promises and microtask turns even when nothing is
-  // forwarded. A synchronous throw of the store still becomes a rejection.
-  put(
+  // Each awaits the store once; with nothing to forward (the usual case) the
+  // result goes back without another promise.
+  async put(
     key: Buffer,
     value: Buffer,
     options: { context?: Uint8Array; ttlMs?: number; staged?: (set: SiblingSet) => void; ringId?: Uint8Array },
   ): Promise<SiblingSet> {
-    let p: Promise<SiblingSet>;
-    try {
-      p = this.store.put(key, value, options);
-    } catch (err) {
-      return Promise.reject(err);
-    }
-    return p.then((set) => this.forwarded(key, set, options.ringId));
+    return this.forwarded(key, await this.store.put(key, value, options), options.ringId);
   }
 
-  delete(key: Buffer, options: { context?: Uint8Array; staged?: (set: SiblingSet) => void; ringId?: Uint8Array }): Promise<SiblingSet> {
-    let p: Promise<SiblingSet>;
-    try {
-      p = this.store.delete(key, options);
-    } catch (err) {
-      return Promise.reject(err);
-    }
-    return p.then((set) => this.forwarded(key, set, options.ringId));
+  async delete(key: Buffer, options: { context?: Uint8Array; staged?: (set: SiblingSet) => void; ringId?: Uint8Array }): Promise<SiblingSet> {
+    return this.forwarded(key, await this.store.delete(key, options), options.ringId);
   }
 
-  merge(key: Buffer, set: SiblingSet, ringId?: Uint8Array): Promise<SiblingSet | undefined> {
-    let p: Promise<SiblingSet | undefined>;
-    try {
-      p = this.store.merge(key, set);
-    } catch (err) {
-      return Promise.reject(err);
-    }
-    return p.then((out) => this.forwarded(key, out, ringId));
+  async merge(key: Buffer, set: SiblingSet, ringId?: Uint8Array): Promise<SiblingSet | undefined> {
+    return this.forwarded(key, await this.store.merge(key, set), ringId);
   }
 
-  touch(key: Buffer, ttlMs: number, options: { ringId?: Uint8Array } = {}): Promise<SiblingSet | undefined> {
-    let p: Promise<SiblingSet | undefined>;
-    try {
-      p = this.store.touch(key, ttlMs);
-    } catch (err) {
-      return Promise.reject(err);
-    }
-    return p.then((out) => this.forwarded(key, out, options.ringId));
+  async touch(key: Buffer, ttlMs: number, options: { ringId?: Uint8Array } = {}): Promise<SiblingSet | undefined> {
+    return this.forwarded(key, await this.store.touch(key, ttlMs), options.ringId);
   }
 
   getSet(key: Buffer): Promise<SiblingSet | undefined> {
@@ -133,4 +108,3 @@ export class ForwardingReplica implements ReplicaStore {
     );
   }
 }
-
