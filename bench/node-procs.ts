@@ -33,11 +33,14 @@ export function profFlags(): string[] {
   return flags;
 }
 
+let perfChecked = false;
+
 /** SHOAL_BENCH_PERF: a folder for one `perf record -a` per phase (then a breakdown is printed). */
 function perfDir(): string | undefined {
   const dir = process.env['SHOAL_BENCH_PERF'];
   if (dir === undefined || dir === '') return undefined;
-  if (!perfAvailable()) throw new Error('SHOAL_BENCH_PERF is set but perf cannot be run (Debian: apt install linux-perf)');
+  if (!perfChecked && !perfAvailable()) throw new Error('SHOAL_BENCH_PERF is set but perf cannot be run (Debian: apt install linux-perf)');
+  perfChecked = true;
   return dir;
 }
 
@@ -157,7 +160,8 @@ export async function phase(name: string, procs: ChildProcess[], o: { seconds: n
   let errors = 0;
   const failures = new Map<string, number>();
   let next = 0;
-  const perfFile = perfDir() === undefined ? undefined : join(perfDir()!, `${++perfRecordings}-${name}.data`);
+  const recordInto = perfDir();
+  const perfFile = recordInto === undefined ? undefined : join(recordInto, `${++perfRecordings}-${name}.data`);
   const perf = perfFile === undefined ? undefined : startPerf(perfFile);
   const end = performance.now() + o.seconds * 1000;
   const t0 = performance.now();
@@ -178,8 +182,8 @@ export async function phase(name: string, procs: ChildProcess[], o: { seconds: n
     }),
   );
   const elapsed = (performance.now() - t0) / 1000;
-  if (perf !== undefined) await stopPerf(perf);
   const used = [...procs.map((p, i) => minus(cpuOf(p.pid), nodeCpu0[i]!)), minus(clientCpu(), clientCpu0)];
+  if (perf !== undefined) await stopPerf(perf);
   const ops = Math.max(1, lat.length);
   const perOp = (c: Cpu) => (((c.user + c.system) * 1e6) / ops).toFixed(0);
   const sorted = Float64Array.from(lat).sort();
