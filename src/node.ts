@@ -83,6 +83,11 @@ export interface NodeOptions {
   maxHints?: number;
   /** Bytes per second of hint delivery from this node at most (default: no limit). */
   hintBytesPerSec?: number;
+  /**
+   * Hint batches yield to an owner that answers them this much later than its
+   * fastest reply (HandoffOptions.pace; default 20 ms); 0: they never yield.
+   */
+  hintTargetDelayMs?: number;
   /** Riak's notfound_ok for reads this node coordinates (CoordinatorOptions.notFoundOk; default false). */
   notFoundOk?: boolean;
   /** Which replicas a get asks (CoordinatorOptions.readFanout; default 'all'). */
@@ -360,6 +365,7 @@ export class ShoalNode {
         maxAgeMs: o.hintMaxAgeMs ?? 3 * 3600_000,
         concurrency: 16,
         ...(o.hintBytesPerSec !== undefined ? { budget: new ByteBudget(o.hintBytesPerSec) } : {}),
+        ...(o.hintTargetDelayMs !== undefined ? { pace: o.hintTargetDelayMs === 0 ? false : { targetMs: o.hintTargetDelayMs } } : {}),
         canBatch: (mid) => speaks(mid, BATCH_PROTOCOL),
         replicaTimeoutMs,
         redirect: (owner) => {

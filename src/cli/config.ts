@@ -48,6 +48,7 @@ export interface StartConfig {
   maxHints: number | undefined;
   /** Hinted handoff: bytes per second this node delivers hints at most (undefined: no limit). */
   hintBytesPerSec: number | undefined;
+  hintTargetDelayMs: number | undefined;
   /** Reads: a "not found" reply counts towards R at once (Riak's notfound_ok); default off. */
   notFoundOk: boolean;
   /** Reads: ask every replica (all) or only R, more when needed (quorum); default all. */
@@ -100,6 +101,7 @@ const DEFAULTS: Omit<StartConfig, 'clusterKeyFile' | 'id'> = {
   hintMaxAgeMs: undefined,
   maxHints: undefined,
   hintBytesPerSec: undefined,
+  hintTargetDelayMs: undefined,
   notFoundOk: false,
   readFanout: 'all',
   speculativeRetry: { kind: 'percentile', p: 99 },
@@ -145,6 +147,7 @@ const KEYS: Record<string, [keyof StartConfig, Kind]> = {
   'hint-max-age-ms': ['hintMaxAgeMs', 'int'],
   'max-hints': ['maxHints', 'int'],
   'hint-bytes-per-sec': ['hintBytesPerSec', 'int'],
+  'hint-target-delay-ms': ['hintTargetDelayMs', 'int'],
   'notfound-ok': ['notFoundOk', 'bool'],
   'read-fanout': ['readFanout', 'string'],
   'speculative-retry': ['speculativeRetry', 'speculation'],
@@ -204,6 +207,8 @@ export const START_USAGE = `Usage: shoal start [options]
                            counted, left to anti-entropy (default 1000000)
   --hint-bytes-per-sec N   bandwidth of hint delivery from this node (default: no limit;
                            a limit spares live requests, a returning node stays stale longer)
+  --hint-target-delay-ms N hint batches yield to an owner that answers them more than N ms
+                           later than its fastest reply (default 20; 0: never yield)
 `;
 
 /** Parses `shoal start` arguments; throws ConfigError listing every problem. */
@@ -291,6 +296,7 @@ export function parseStartArgs(argv: string[], readFile: (path: string) => strin
   positive(c.aeBytesPerSec, 'ae-bytes-per-sec');
   positive(c.transferBytesPerSec, 'transfer-bytes-per-sec');
   positive(c.hintBytesPerSec, 'hint-bytes-per-sec');
+  nonNegative(c.hintTargetDelayMs, 'hint-target-delay-ms');
   if (problems.length > 0) throw new ConfigError(problems);
   return c;
 }

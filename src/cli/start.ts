@@ -71,6 +71,7 @@ export async function runStart(argv: string[]): Promise<number> {
       ...(cfg.hintMaxAgeMs !== undefined ? { hintMaxAgeMs: cfg.hintMaxAgeMs } : {}),
       ...(cfg.maxHints !== undefined ? { maxHints: cfg.maxHints } : {}),
       ...(cfg.hintBytesPerSec !== undefined ? { hintBytesPerSec: cfg.hintBytesPerSec } : {}),
+      ...(cfg.hintTargetDelayMs !== undefined ? { hintTargetDelayMs: cfg.hintTargetDelayMs } : {}),
       notFoundOk: cfg.notFoundOk,
       ...(cfg.revokedClients.length > 0 ? { revokedClients: new Set(cfg.revokedClients) } : {}),
       httpAuth: cfg.httpAuth,

@@ -1,8 +1,10 @@
 // Hinted handoff: versions this node accepted for an unreachable replica go back to
 // it once membership sees it again, and are deleted after it acknowledges them.
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { SiblingSet } from '../codec/index.js';
 import type { Clock, Startable } from '../time.js';
 import { digest } from '../version/index.js';
+import { DeliveryPace, type PaceLimits } from './delivery-pace.js';
 import type { ReplicaPeers } from './ports.js';
 
 export interface HintStore {
@@ -33,6 +35,15 @@ export interface HandoffOptions {
   canBatch?: (owner: string) => boolean;
   /** Hints per batch (256), estimated bytes per batch (1 MiB), batches in flight per owner (4), a batch's timeout (5 × replicaTimeoutMs). */
   batch?: Partial<BatchLimits>;
+  /**
+   * Batches yield to the owner's live traffic (delivery-pace.ts): up to
+   * batch.inFlight in flight while the owner answers them within targetMs
+   * (default 20) of its fastest reply, fewer, then gaps of up to maxGapMs (default
+   * 1000) between them, while it does not. false: always batch.inFlight.
+   */
+  pace?: Partial<Omit<PaceLimits, 'maxInFlight'>> | false;
+  /** Waits ms; false when `signal` aborted the wait. For tests; default a timer. */
+  sleep?: (ms: number, signal: AbortSignal) => Promise<boolean>;
   /**
    * Bandwidth of delivery: each request waits for its (estimated) bytes; false when
    * `signal` aborted the wait (stop()). Absent: no limit.
@@ -205,7 +216,8 @@ export class HintedHandoff implements Startable {
     const send = elsewhere ?? ((key: Buffer, set: SiblingSet) => this.o.peers.write(owner, key, set, '', this.o.replicaTimeoutMs));
     if (elsewhere !== undefined) reachable = true;
     const batched = elsewhere === undefined && this.o.peers.writeMany !== undefined && this.o.canBatch?.(owner) === true;
-    const limit = batched ? this.limits.inFlight : this.o.concurrency;
+    const pace = batched && this.o.pace !== false ? new DeliveryPace({ targetMs: 20, maxGapMs: 1000, ...this.o.pace, maxInFlight: this.limits.inFlight }) : undefined;
+    const limit = (): number => (pace !== undefined ? pace.inFlight : batched ? this.limits.inFlight : this.o.concurrency);
     const oldest = this.o.clock.now() - this.o.maxAgeMs;
     const inFlight = new Set<Promise<void>>();
     let broken = false;
@@ -230,10 +242,15 @@ export class HintedHandoff implements Startable {
       batch = [];
       bytes = 0;
       if (this.o.budget !== undefined && !(await this.o.budget.take(n, this.halt.signal))) return;
+      if (pace !== undefined && pace.gapMs > 0 && !(await this.pause(pace.gapMs))) return;
       this.stats.batches++;
+      const sentAt = this.o.clock.now();
+      // A small batch (the last one) takes less time at the owner than a full one: it says nothing of its load.
+      const full = hs.length * 2 >= this.limits.hints || n * 2 >= this.limits.bytes;
       track(
         this.o.peers.writeMany!(owner, hs, this.limits.timeoutMs).then(
           async (bad) => {
+            if (pace !== undefined && full) pace.answered(sentAt, this.o.clock.now());
             if (bad.length > 0) failed(bad.length);
             const done: Promise<void>[] = [];
             for (let i = 0, j = 0; i < hs.length; i++) {
@@ -264,7 +281,7 @@ export class HintedHandoff implements Startable {
         if (this.o.budget !== undefined && !(await this.o.budget.take(size, this.halt.signal))) break;
         track(send(h.key, h.set).then(() => delivered(h.key, h.set), () => failed(1)));
       }
-      if (inFlight.size >= limit) await Promise.race(inFlight);
+      while (inFlight.size >= limit()) await Promise.race(inFlight);
     }
     if (batch.length > 0 && !this.stopped && !broken) await flush();
     await Promise.allSettled([...inFlight]);
@@ -275,6 +292,12 @@ export class HintedHandoff implements Startable {
       clearTimeout(this.retries.get(owner)?.timer);
       this.retries.delete(owner);
     }
+  }
+
+  /** Waits ms, unless stop() comes first (then false). */
+  private pause(ms: number): Promise<boolean> {
+    if (this.o.sleep !== undefined) return this.o.sleep(ms, this.halt.signal);
+    return sleep(ms, true, { signal: this.halt.signal }).catch(() => false);
   }
 }
 

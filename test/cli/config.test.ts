@@ -27,6 +27,9 @@ describe('shoal start configuration', () => {
     expect(parseStartArgs([...key, '--max-hints', '0']).maxHints).toBe(0);
     expect(c.hintBytesPerSec).toBeUndefined();
     expect(parseStartArgs([...key, '--hint-bytes-per-sec', '4194304']).hintBytesPerSec).toBe(4194304);
+    expect(c.hintTargetDelayMs).toBeUndefined();
+    expect(parseStartArgs([...key, '--hint-target-delay-ms', '0']).hintTargetDelayMs).toBe(0);
+    expect(parseStartArgs([...key, '--hint-target-delay-ms', '50']).hintTargetDelayMs).toBe(50);
     expect(c.notFoundOk).toBe(false);
     expect(parseStartArgs([...key, '--notfound-ok']).notFoundOk).toBe(true);
     expect(c.readFanout).toBe('all');
@@ -102,6 +105,7 @@ describe('shoal start configuration', () => {
     expect(problems([...key, '--http-port', '7400'])).toEqual(['--http-port must differ from --port']);
     expect(problems([...key, '--max-hints=-1'])).toEqual(['--max-hints must not be negative, got -1']);
     expect(problems([...key, '--hint-bytes-per-sec', '0'])).toEqual(['--hint-bytes-per-sec must be at least 1, got 0']);
+    expect(problems([...key, '--hint-target-delay-ms=-1'])).toEqual(['--hint-target-delay-ms must not be negative, got -1']);
     expect(problems([...key, '--read-fanout', 'one'])).toEqual(['--read-fanout must be all or quorum, got one']);
     for (const bad of ['100p', '0p', '0ms', '5s', 'fast', '']) {
       expect(problems([...key, '--speculative-retry', bad])).toEqual([expect.stringMatching(/^--speculative-retry: speculative retry must be a percentile like 99p/)]);

@@ -206,4 +206,93 @@ describe('hinted handoff in batches', () => {
     expect(sent).toBeLessThan(200);
     expect(hints.held.size).toBe(200 - sent);
   });
+
+  describe('pace', () => {
+    /**
+     * Peers on a manual clock: each reply moves the clock on by what `rtt` says for
+     * the batches in flight when it is answered (an owner slowed by its own backlog,
+     * or by other work). Logs as peers() does.
+     */
+    function pacedPeers(log: Log, clock: { t: number }, rtt: (inFlight: number, nth: number) => number): ReplicaPeers {
+      let inFlight = 0;
+      let nth = 0;
+      return {
+        writeMany: async (_to: string, writes: ReadonlyArray<{ key: Buffer; set: SiblingSet }>) => {
+          inFlight++;
+          log.maxInFlight = Math.max(log.maxInFlight, inFlight);
+          await new Promise((r) => setImmediate(r));
+          clock.t += rtt(inFlight, nth++);
+          inFlight--;
+          log.batches.push(writes.map((w) => w.key.toString()));
+          return [];
+        },
+      } as unknown as ReplicaPeers;
+    }
+
+    function pacedHandoff(hints: FakeHints, p: ReplicaPeers, clock: { t: number }, o: { pace?: false | { maxGapMs: number }; gaps?: number[] }): HintedHandoff {
+      return new HintedHandoff({
+        hints,
+        peers: p,
+        isReachable: () => true,
+        clock: { now: () => clock.t },
+        intervalMs: 3_600_000,
+        maxAgeMs: Number.MAX_SAFE_INTEGER,
+        concurrency: 16,
+        canBatch: () => true,
+        batch: { hints: 64, bytes: 1024 * 1024, inFlight: 3 },
+        replicaTimeoutMs: 1000,
+        ...(o.pace !== undefined ? { pace: o.pace } : {}),
+        ...(o.gaps !== undefined ? { sleep: async (ms: number) => (o.gaps!.push(ms), true) } : {}),
+      });
+    }
+
+    it('keeps fewer batches in flight to an owner that answers later when more are in flight', async () => {
+      // 10 ms to answer one batch alone, 100 ms each when several queue at the owner.
+      const rtt = (n: number) => (n > 1 ? 100 : 10);
+      const fixed = newLog();
+      const fixedHints = new FakeHints(2000);
+      await pacedHandoff(fixedHints, pacedPeers(fixed, { t: 0 }, rtt), { t: 0 }, { pace: false }).runOnce();
+      expect(fixed.maxInFlight).toBe(3);
+      expect(fixedHints.held.size).toBe(0);
+
+      const clock = { t: 0 };
+      const log = newLog();
+      const hints = new FakeHints(2000);
+      const gaps: number[] = [];
+      await pacedHandoff(hints, pacedPeers(log, clock, rtt), clock, { gaps }).runOnce();
+      expect(hints.held.size).toBe(0);
+      expect(log.maxInFlight).toBe(2); // tries a second batch, backs off each time it slows the owner
+    });
+
+    it('leaves growing gaps between batches to an owner that stays slow, and still delivers everything', async () => {
+      // The first batch is answered in 5 ms, every later one in 100 ms: the owner got busy.
+      const clock = { t: 0 };
+      const log = newLog();
+      const hints = new FakeHints(2000);
+      const gaps: number[] = [];
+      await pacedHandoff(hints, pacedPeers(log, clock, (_n, nth) => (nth === 0 ? 5 : 100)), clock, { pace: { maxGapMs: 800 }, gaps }).runOnce();
+      expect(hints.held.size).toBe(0);
+      expect(gaps.length).toBeGreaterThan(5);
+      expect(gaps.every((g, i) => g > 0 && (i === 0 || g >= gaps[i - 1]!))).toBe(true);
+      expect(Math.max(...gaps)).toBe(800);
+    });
+
+    it('stop() ends a wait between batches, and what was not sent stays held', async () => {
+      // Replies after the first take 5 minutes of the manual clock: the gaps become minutes of real time.
+      const clock = { t: 0 };
+      const log = newLog();
+      const hints = new FakeHints(1000);
+      const h = pacedHandoff(hints, pacedPeers(log, clock, (_n, nth) => (nth === 0 ? 1 : 300_000)), clock, { pace: { maxGapMs: 600_000 } });
+      const run = h.runOnce();
+      for (let i = 0; i < 1000 && log.batches.length < 4; i++) await new Promise((r) => setImmediate(r));
+      for (let i = 0; i < 50; i++) await new Promise((r) => setImmediate(r));
+      const sent = log.batches.flat().length;
+      expect(log.batches.length).toBeGreaterThanOrEqual(4);
+      expect(sent).toBeLessThan(1000); // waiting between batches
+      await h.stop();
+      await run; // resolves: the wait was aborted
+      expect(log.batches.flat().length).toBe(sent);
+      expect(hints.held.size).toBe(1000 - sent);
+    });
+  });
 });
