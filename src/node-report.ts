@@ -107,6 +107,7 @@ export function nodeMetrics(node: ShoalNode): string {
   put('timeouts_total', c.timeouts, 'requests past their deadline');
   put('hints_delivered_total', node.handoff.stats.delivered, 'hints delivered to their owner');
   put('hint_batches_total', node.handoff.stats.batches, 'requests that delivered several hints at once');
+  put('hint_yielded_seconds_total', node.handoff.stats.yieldedMs / 1000, 'time hint delivery waited between batches for owners that answered late');
   put('hints_expired_total', node.handoff.stats.expired, 'hints dropped past their maximum age');
   put('hints_refused_total', node.store.stats.hintsRefused, 'new hints refused because the hint store was full');
   lines.push('# TYPE shoal_hints_pending gauge', `shoal_hints_pending ${node.store.hintCount()}`);

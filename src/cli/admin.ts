@@ -38,7 +38,7 @@ export interface Status {
     pending: null | { joining: string[]; leaving: string[]; ready: string[]; waitingFor: string[]; replicaMoves: number };
   };
   // delivered and the rest: absent from nodes older than them.
-  hints: { pending: number; delivered?: number; batches?: number; failed?: number; expired?: number; refused?: number };
+  hints: { pending: number; delivered?: number; batches?: number; failed?: number; expired?: number; refused?: number; yieldedMs?: number };
   antiEntropy?: { rounds: number; rootsCompared: number; rootsDiffering: number; keysPushed: number; keysPulled: number; bytesSent: number; bytesReceived: number; trees: { held: number; ready: number } };
   transfer?: { state: string; partitions: number; partitionsDone: number; keysReceived: number; bytesReceived: number; intent: string; forwarded: number; graceLeftMs: number; dropped: { partitions: number; keys: number } };
   // Absent from nodes older than these fields.
@@ -184,7 +184,8 @@ export function describe(st: Status): string[] {
     h.delivered === undefined
       ? `hints: ${h.pending} pending`
       : `hints: ${h.pending} pending; ${h.delivered} delivered (${h.batches ?? 0} batched requests), ${h.failed ?? 0} failed deliveries, ` +
-          `${h.expired ?? 0} expired, ${h.refused ?? 0} refused`,
+          `${h.expired ?? 0} expired, ${h.refused ?? 0} refused` +
+          (h.yieldedMs !== undefined && h.yieldedMs > 0 ? `; waited ${(h.yieldedMs / 1000).toFixed(1)} s for busy owners` : ''),
   );
   const c = st.coordinator;
   if (c) {

@@ -82,10 +82,12 @@ export interface HandoffStats {
   failed: number;
   expired: number;
   runs: number;
+  /** Milliseconds delivery waited between batches for owners that answered late (pace). */
+  yieldedMs: number;
 }
 
 export class HintedHandoff implements Startable {
-  readonly stats: HandoffStats = { delivered: 0, batches: 0, redirected: 0, failed: 0, expired: 0, runs: 0 };
+  readonly stats: HandoffStats = { delivered: 0, batches: 0, redirected: 0, failed: 0, expired: 0, runs: 0, yieldedMs: 0 };
   private readonly limits: BatchLimits;
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
@@ -242,7 +244,10 @@ export class HintedHandoff implements Startable {
       batch = [];
       bytes = 0;
       if (this.o.budget !== undefined && !(await this.o.budget.take(n, this.halt.signal))) return;
-      if (pace !== undefined && pace.gapMs > 0 && !(await this.pause(pace.gapMs))) return;
+      if (pace !== undefined && pace.gapMs > 0) {
+        if (!(await this.pause(pace.gapMs))) return;
+        this.stats.yieldedMs += pace.gapMs;
+      }
       this.stats.batches++;
       const sentAt = this.o.clock.now();
       // A small batch (the last one) takes less time at the owner than a full one: it says nothing of its load.

@@ -24,6 +24,10 @@ suite('shoal status', () => {
   it('counts hints delivered, failed, expired and refused, where the node reports them', () => {
     const hints = { pending: 5, delivered: 900, batches: 4, failed: 3, expired: 1, refused: 0 };
     expect(describe(status({ hints }))).toContain('hints: 5 pending; 900 delivered (4 batched requests), 3 failed deliveries, 1 expired, 0 refused');
+    expect(describe(status({ hints: { ...hints, yieldedMs: 0 } }))).toContain('hints: 5 pending; 900 delivered (4 batched requests), 3 failed deliveries, 1 expired, 0 refused');
+    expect(describe(status({ hints: { ...hints, yieldedMs: 12_345 } }))).toContain(
+      'hints: 5 pending; 900 delivered (4 batched requests), 3 failed deliveries, 1 expired, 0 refused; waited 12.3 s for busy owners',
+    );
   });
 
   it('counts the requests the node coordinated, and the replica reads it answered', () => {

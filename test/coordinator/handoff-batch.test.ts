@@ -270,8 +270,10 @@ describe('hinted handoff in batches', () => {
       const log = newLog();
       const hints = new FakeHints(2000);
       const gaps: number[] = [];
-      await pacedHandoff(hints, pacedPeers(log, clock, (_n, nth) => (nth === 0 ? 5 : 100)), clock, { pace: { maxGapMs: 800 }, gaps }).runOnce();
+      const h = pacedHandoff(hints, pacedPeers(log, clock, (_n, nth) => (nth === 0 ? 5 : 100)), clock, { pace: { maxGapMs: 800 }, gaps });
+      await h.runOnce();
       expect(hints.held.size).toBe(0);
+      expect(h.stats.yieldedMs).toBe(gaps.reduce((a, b) => a + b, 0));
       expect(gaps.length).toBeGreaterThan(5);
       expect(gaps.every((g, i) => g > 0 && (i === 0 || g >= gaps[i - 1]!))).toBe(true);
       expect(Math.max(...gaps)).toBe(800);
