@@ -48,6 +48,7 @@ export interface StartConfig {
   maxHints: number | undefined;
   /** Hinted handoff: bytes per second this node delivers hints at most (undefined: no limit). */
   hintBytesPerSec: number | undefined;
+  /** Hinted handoff: reply delay beyond the owner's fastest at which batches yield (undefined: 20 ms; 0: never). */
   hintTargetDelayMs: number | undefined;
   /** Reads: a "not found" reply counts towards R at once (Riak's notfound_ok); default off. */
   notFoundOk: boolean;

@@ -244,9 +244,10 @@ export class HintedHandoff implements Startable {
       batch = [];
       bytes = 0;
       if (this.o.budget !== undefined && !(await this.o.budget.take(n, this.halt.signal))) return;
-      if (pace !== undefined && pace.gapMs > 0) {
-        if (!(await this.pause(pace.gapMs))) return;
-        this.stats.yieldedMs += pace.gapMs;
+      const gap = pace?.gapMs ?? 0;
+      if (gap > 0) {
+        if (!(await this.pause(gap))) return;
+        this.stats.yieldedMs += gap;
       }
       this.stats.batches++;
       const sentAt = this.o.clock.now();
