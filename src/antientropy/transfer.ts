@@ -43,9 +43,11 @@ export interface TransferOptions {
 }
 
 /**
- * A source that fails this many exchanges in a row is not asked again until the
- * next pass: it is usually one the ring change has not reached yet, which would
- * refuse every partition, and a pass would otherwise ask it for each of them.
+ * A source that fails this many exchanges in a row is left alone for a retry
+ * period (as long as the pause between passes) before it is asked again: it is
+ * usually one the ring change has not reached yet, which refuses every partition,
+ * and a pass would otherwise ask it for each of them. A period, not the rest of
+ * the pass, because a pass held back by the transfer budget can last minutes.
  */
 export const SOURCE_FAILURES_PER_PASS = 3;
 
@@ -121,8 +123,13 @@ export class TransferReceiver implements Startable {
         if (!(err instanceof ClosedError)) this.o.onError?.(err, -1, '');
       }
       if (signal.aborted) break;
-      if (!progressed) await this.pause(this.stats.state === 'receiving' ? Math.max(200, this.o.config.stewardIntervalMs * 2) : 60_000);
+      if (!progressed) await this.pause(this.stats.state === 'receiving' ? this.retryMs() : 60_000);
     }
+  }
+
+  /** The pause between passes that completed nothing, and before a source that kept failing is asked again. */
+  private retryMs(): number {
+    return Math.max(200, this.o.config.stewardIntervalMs * 2);
   }
 
   /** Waits for ms or a kick. */
@@ -167,7 +174,8 @@ export class TransferReceiver implements Startable {
     }
     this.stats.state = 'receiving';
     let progressed = false;
-    const failures = new Map<string, number>(); // consecutive, per source, this pass
+    // Per source, this pass: consecutive failures, and until when it is left alone.
+    const failures = new Map<string, { count: number; until: number }>();
     for (const p of pending) {
       if (signal.aborted || this.o.plan()?.id !== plan.id) return true;
       const tree = this.o.trees.tree(p);
@@ -182,7 +190,7 @@ export class TransferReceiver implements Startable {
           continue;
         }
         const peer = this.o.peer(src);
-        if (peer === undefined || (failures.get(src) ?? 0) >= SOURCE_FAILURES_PER_PASS) {
+        if (peer === undefined || (failures.get(src)?.until ?? 0) > Date.now()) {
           complete = false;
           continue;
         }
@@ -209,7 +217,10 @@ export class TransferReceiver implements Startable {
         } catch (err) {
           if (err instanceof ClosedError) throw err;
           complete = false;
-          failures.set(src, (failures.get(src) ?? 0) + 1);
+          const f = failures.get(src) ?? { count: 0, until: 0 };
+          f.count++;
+          if (f.count >= SOURCE_FAILURES_PER_PASS) f.until = Date.now() + this.retryMs();
+          failures.set(src, f);
           this.stats.retries++;
           this.o.onError?.(err, p, src);
         }
