@@ -33,7 +33,7 @@ interface Node {
 }
 
 interface HintStatus {
-  hints: { pending: number; delivered: number; batches?: number; failed: number };
+  hints: { pending: number; delivered: number; batches?: number; failed: number; yieldedMs?: number };
 }
 
 function freePort(): Promise<number> {
@@ -165,6 +165,7 @@ async function main(): Promise<void> {
     const cpu0 = nodes.map((n) => cpuOf(n.child.pid));
     const delivered0 = await sum(east, (s) => s.hints.delivered);
     const batches0 = await sum(east, (s) => s.hints.batches ?? 0); // absent before batching
+    const yielded0 = await sum(east, (s) => s.hints.yieldedMs ?? 0); // absent before pacing
     const t1 = performance.now();
     for (const n of west) n.child.kill('SIGCONT');
     const during = readLoad(westClient);
@@ -180,6 +181,7 @@ async function main(): Promise<void> {
     const catchingUp = await during.stop();
     const delivered = (await sum(east, (s) => s.hints.delivered)) - delivered0;
     const batches = (await sum(east, (s) => s.hints.batches ?? 0)) - batches0;
+    const yielded = (await sum(east, (s) => s.hints.yieldedMs ?? 0)) - yielded0;
     const cpu = nodes.map((n, i) => {
       const c = cpuOf(n.child.pid);
       return c.user + c.system - cpu0[i]!.user - cpu0[i]!.system;
@@ -188,7 +190,8 @@ async function main(): Promise<void> {
     console.log(
       `caught up ${(total / 1000).toFixed(1)} s after west resumed: first delivery after ${((first ?? 0) / 1000).toFixed(1)} s, ` +
         `then ${Math.round(delivered / Math.max(since, 0.001)).toLocaleString('en-US')} hints/s ` +
-        `(${delivered.toLocaleString('en-US')} delivered in ${batches.toLocaleString('en-US')} batched requests)`,
+        `(${delivered.toLocaleString('en-US')} delivered in ${batches.toLocaleString('en-US')} batched requests; ` +
+        `the holders waited ${(yielded / 1000).toFixed(1)} s between batches for busy owners)`,
     );
     const delivering = t1 + (first ?? 0);
     console.log(`local reads in west (8 in flight, r=1), ${during.errors()} failed after the freeze:`);
