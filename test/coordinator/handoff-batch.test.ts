@@ -39,8 +39,11 @@ function newLog(): Log {
   return { batches: [], singles: [], maxInFlight: 0 };
 }
 
-/** Peers that take batches; `fail(batch)` lists the indexes to report failed, or throws for the whole request. */
-function peers(log: Log, fail: (keys: string[]) => number[] = () => []): ReplicaPeers {
+/**
+ * Peers that take batches; `fail(batch)` lists the indexes to report failed, or
+ * throws for the whole request; `answer(inFlight)` runs as each batch is answered.
+ */
+function peers(log: Log, fail: (keys: string[]) => number[] = () => [], answer?: (inFlight: number) => void): ReplicaPeers {
   let inFlight = 0;
   return {
     write: async (_to: string, key: Buffer) => {
@@ -50,6 +53,7 @@ function peers(log: Log, fail: (keys: string[]) => number[] = () => []): Replica
       inFlight++;
       log.maxInFlight = Math.max(log.maxInFlight, inFlight);
       await new Promise((r) => setImmediate(r));
+      answer?.(inFlight);
       inFlight--;
       const keys = writes.map((w) => w.key.toString());
       log.batches.push(keys);
@@ -58,17 +62,31 @@ function peers(log: Log, fail: (keys: string[]) => number[] = () => []): Replica
   } as unknown as ReplicaPeers;
 }
 
-function handoff(hints: FakeHints, p: ReplicaPeers, canBatch: boolean, budget?: { take(bytes: number, signal?: AbortSignal): Promise<boolean> }): HintedHandoff {
+interface Setup {
+  /** Default true. */
+  canBatch?: boolean;
+  budget?: { take(bytes: number, signal?: AbortSignal): Promise<boolean> };
+  /** A manual clock (default the system's). */
+  clock?: { t: number };
+  pace?: false | { maxGapMs: number };
+  /** Records the gaps the handoff waits, without waiting. */
+  gaps?: number[];
+}
+
+function handoff(hints: FakeHints, p: ReplicaPeers, o: Setup = {}): HintedHandoff {
+  const clock = o.clock;
   return new HintedHandoff({
-    ...(budget !== undefined ? { budget } : {}),
+    ...(o.budget !== undefined ? { budget: o.budget } : {}),
+    ...(o.pace !== undefined ? { pace: o.pace } : {}),
+    ...(o.gaps !== undefined ? { sleep: async (ms: number) => (o.gaps!.push(ms), true) } : {}),
     hints,
     peers: p,
     isReachable: () => true,
-    clock: systemClock,
+    clock: clock === undefined ? systemClock : { now: () => clock.t },
     intervalMs: 3_600_000,
     maxAgeMs: 3_600_000,
     concurrency: 16,
-    canBatch: () => canBatch,
+    canBatch: () => o.canBatch ?? true,
     batch: { hints: 64, bytes: 16 * 1024, inFlight: 3 },
     replicaTimeoutMs: 1000,
   });
@@ -78,7 +96,7 @@ describe('hinted handoff in batches', () => {
   it('delivers every hint in batches within the count limit, with at most inFlight batches at once', async () => {
     const hints = new FakeHints(1000);
     const log = newLog();
-    const h = handoff(hints, peers(log), true);
+    const h = handoff(hints, peers(log));
     await h.runOnce();
     expect(hints.held.size).toBe(0);
     expect(log.singles).toEqual([]);
@@ -94,7 +112,7 @@ describe('hinted handoff in batches', () => {
     // 1 KiB values: ~15 fit in 16 KiB; every 100th hint is 20 KiB.
     const hints = new FakeHints(300, (i) => (i % 100 === 7 ? 20 * 1024 : 1024));
     const log = newLog();
-    await handoff(hints, peers(log), true).runOnce();
+    await handoff(hints, peers(log)).runOnce();
     expect(hints.held.size).toBe(0);
     expect(log.singles.sort()).toEqual(['k00007', 'k00107', 'k00207']);
     for (const b of log.batches) {
@@ -115,7 +133,6 @@ describe('hinted handoff in batches', () => {
         first = false;
         return [1, 5, 63];
       }),
-      true,
     );
     await h.runOnce();
     expect(h.stats.failed).toBe(3);
@@ -136,7 +153,6 @@ describe('hinted handoff in batches', () => {
       peers(log, () => {
         throw new Error('timed out');
       }),
-      true,
     );
     await h.runOnce();
     expect(hints.held.size).toBe(10);
@@ -146,7 +162,7 @@ describe('hinted handoff in batches', () => {
   it('sends one request per hint to an owner that does not take batches', async () => {
     const hints = new FakeHints(100);
     const log = newLog();
-    const h = handoff(hints, peers(log), false);
+    const h = handoff(hints, peers(log), { canBatch: false });
     await h.runOnce();
     expect(hints.held.size).toBe(0);
     expect(log.batches).toEqual([]);
@@ -166,7 +182,7 @@ describe('hinted handoff in batches', () => {
         return taken.length === 1 ? Promise.resolve(true) : new Promise<boolean>((r) => gates.push(() => r(true)));
       },
     };
-    const run = handoff(hints, peers(log), true, budget).runOnce();
+    const run = handoff(hints, peers(log), { budget }).runOnce();
     const until = async (what: () => boolean) => {
       for (let i = 0; i < 1000 && !what(); i++) await new Promise((r) => setImmediate(r));
       expect(what()).toBe(true);
@@ -196,7 +212,7 @@ describe('hinted handoff in batches', () => {
     // 1 byte/s: once the first second's burst is spent, the next batch would wait for days.
     const hints = new FakeHints(200, () => 1024);
     const log = newLog();
-    const h = handoff(hints, peers(log), true, new ByteBudget(1));
+    const h = handoff(hints, peers(log), { budget: new ByteBudget(1) });
     const run = h.runOnce();
     for (let i = 0; i < 1000 && log.batches.length < 4; i++) await new Promise((r) => setImmediate(r));
     expect(log.batches.length).toBeGreaterThan(0);
@@ -209,41 +225,15 @@ describe('hinted handoff in batches', () => {
 
   describe('pace', () => {
     /**
-     * Peers on a manual clock: each reply moves the clock on by what `rtt` says for
-     * the batches in flight when it is answered (an owner slowed by its own backlog,
-     * or by other work). Logs as peers() does.
+     * Moves a manual clock on as each batch is answered, by what `rtt` says for the
+     * batches in flight then and the reply's number: an owner slowed by its own
+     * backlog, or by other work.
      */
-    function pacedPeers(log: Log, clock: { t: number }, rtt: (inFlight: number, nth: number) => number): ReplicaPeers {
-      let inFlight = 0;
+    function replyTime(clock: { t: number }, rtt: (inFlight: number, nth: number) => number): (inFlight: number) => void {
       let nth = 0;
-      return {
-        writeMany: async (_to: string, writes: ReadonlyArray<{ key: Buffer; set: SiblingSet }>) => {
-          inFlight++;
-          log.maxInFlight = Math.max(log.maxInFlight, inFlight);
-          await new Promise((r) => setImmediate(r));
-          clock.t += rtt(inFlight, nth++);
-          inFlight--;
-          log.batches.push(writes.map((w) => w.key.toString()));
-          return [];
-        },
-      } as unknown as ReplicaPeers;
-    }
-
-    function pacedHandoff(hints: FakeHints, p: ReplicaPeers, clock: { t: number }, o: { pace?: false | { maxGapMs: number }; gaps?: number[] }): HintedHandoff {
-      return new HintedHandoff({
-        hints,
-        peers: p,
-        isReachable: () => true,
-        clock: { now: () => clock.t },
-        intervalMs: 3_600_000,
-        maxAgeMs: Number.MAX_SAFE_INTEGER,
-        concurrency: 16,
-        canBatch: () => true,
-        batch: { hints: 64, bytes: 1024 * 1024, inFlight: 3 },
-        replicaTimeoutMs: 1000,
-        ...(o.pace !== undefined ? { pace: o.pace } : {}),
-        ...(o.gaps !== undefined ? { sleep: async (ms: number) => (o.gaps!.push(ms), true) } : {}),
-      });
+      return (n) => {
+        clock.t += rtt(n, nth++);
+      };
     }
 
     it('keeps fewer batches in flight to an owner that answers later when more are in flight', async () => {
@@ -251,7 +241,8 @@ describe('hinted handoff in batches', () => {
       const rtt = (n: number) => (n > 1 ? 100 : 10);
       const fixed = newLog();
       const fixedHints = new FakeHints(2000);
-      await pacedHandoff(fixedHints, pacedPeers(fixed, { t: 0 }, rtt), { t: 0 }, { pace: false }).runOnce();
+      const fixedClock = { t: 0 };
+      await handoff(fixedHints, peers(fixed, undefined, replyTime(fixedClock, rtt)), { clock: fixedClock, pace: false }).runOnce();
       expect(fixed.maxInFlight).toBe(3);
       expect(fixedHints.held.size).toBe(0);
 
@@ -259,7 +250,7 @@ describe('hinted handoff in batches', () => {
       const log = newLog();
       const hints = new FakeHints(2000);
       const gaps: number[] = [];
-      await pacedHandoff(hints, pacedPeers(log, clock, rtt), clock, { gaps }).runOnce();
+      await handoff(hints, peers(log, undefined, replyTime(clock, rtt)), { clock, gaps }).runOnce();
       expect(hints.held.size).toBe(0);
       expect(log.maxInFlight).toBe(2); // tries a second batch, backs off each time it slows the owner
     });
@@ -270,7 +261,7 @@ describe('hinted handoff in batches', () => {
       const log = newLog();
       const hints = new FakeHints(2000);
       const gaps: number[] = [];
-      const h = pacedHandoff(hints, pacedPeers(log, clock, (_n, nth) => (nth === 0 ? 5 : 100)), clock, { pace: { maxGapMs: 800 }, gaps });
+      const h = handoff(hints, peers(log, undefined, replyTime(clock, (_n, nth) => (nth === 0 ? 5 : 100))), { clock, pace: { maxGapMs: 800 }, gaps });
       await h.runOnce();
       expect(hints.held.size).toBe(0);
       expect(h.stats.yieldedMs).toBe(gaps.reduce((a, b) => a + b, 0));
@@ -284,7 +275,7 @@ describe('hinted handoff in batches', () => {
       const clock = { t: 0 };
       const log = newLog();
       const hints = new FakeHints(1000);
-      const h = pacedHandoff(hints, pacedPeers(log, clock, (_n, nth) => (nth === 0 ? 1 : 300_000)), clock, { pace: { maxGapMs: 600_000 } });
+      const h = handoff(hints, peers(log, undefined, replyTime(clock, (_n, nth) => (nth === 0 ? 1 : 300_000))), { clock, pace: { maxGapMs: 600_000 } });
       const run = h.runOnce();
       for (let i = 0; i < 1000 && log.batches.length < 4; i++) await new Promise((r) => setImmediate(r));
       for (let i = 0; i < 50; i++) await new Promise((r) => setImmediate(r));
