@@ -16,6 +16,9 @@ export interface PaceLimits {
   maxGapMs: number;
 }
 
+/** What hinted handoff uses unless told otherwise (`--hint-target-delay-ms`). */
+export const PACE_DEFAULTS: Readonly<Omit<PaceLimits, 'maxInFlight'>> = Object.freeze({ targetMs: 20, maxGapMs: 1000 });
+
 export class DeliveryPace {
   private window = 1;
   private base = Infinity;

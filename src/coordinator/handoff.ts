@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { SiblingSet } from '../codec/index.js';
 import type { Clock, Startable } from '../time.js';
 import { digest } from '../version/index.js';
-import { DeliveryPace, type PaceLimits } from './delivery-pace.js';
+import { DeliveryPace, PACE_DEFAULTS, type PaceLimits } from './delivery-pace.js';
 import type { ReplicaPeers } from './ports.js';
 
 export interface HintStore {
@@ -218,7 +218,7 @@ export class HintedHandoff implements Startable {
     const send = elsewhere ?? ((key: Buffer, set: SiblingSet) => this.o.peers.write(owner, key, set, '', this.o.replicaTimeoutMs));
     if (elsewhere !== undefined) reachable = true;
     const batched = elsewhere === undefined && this.o.peers.writeMany !== undefined && this.o.canBatch?.(owner) === true;
-    const pace = batched && this.o.pace !== false ? new DeliveryPace({ targetMs: 20, maxGapMs: 1000, ...this.o.pace, maxInFlight: this.limits.inFlight }) : undefined;
+    const pace = batched && this.o.pace !== false ? new DeliveryPace({ ...PACE_DEFAULTS, ...this.o.pace, maxInFlight: this.limits.inFlight }) : undefined;
     const limit = (): number => (pace !== undefined ? pace.inFlight : batched ? this.limits.inFlight : this.o.concurrency);
     const oldest = this.o.clock.now() - this.o.maxAgeMs;
     const inFlight = new Set<Promise<void>>();
