@@ -10,7 +10,10 @@
 // one buffer per key instead of a tree of objects, which the garbage collector
 // would otherwise trace on every major collection and which each update would
 // turn into old-generation garbage. The next use decodes it again
-// (docs/performance.md).
+// (docs/performance.md). Those bytes, and the key, are slices of Node's shared
+// 8 KiB Buffer pool, and one live slice keeps its whole slab: an entry that
+// survives a second pass of the hand (so it is in use, not just written) is
+// moved into memory of its own, once per version (docs/storage.md).
 import { InternalError } from '../errors.js';
 import type { Batch, BatchMember, CommitQueue, OpSink } from './commit-queue.js';
 import type { KeyFilter } from './key-filter.js';
@@ -71,13 +74,17 @@ class Slot<T> implements BatchMember {
   weight = 0;
   /** Used since the eviction hand last passed. */
   recent = false;
+  /** The hand has passed this entry since its bytes last changed. */
+  seen = false;
+  /** dbKey and committedBytes are in memory of their own (not pool slices). */
+  compacted = false;
   /** Removed from the table (a later update of the key makes a new slot). */
   gone = false;
 
   constructor(
     readonly table: RecordTable<T>,
     readonly id: string,
-    readonly dbKey: Buffer,
+    public dbKey: Buffer,
   ) {}
 
   writeTo(sink: OpSink): void {
@@ -115,6 +122,26 @@ export class RecordTable<T> {
   /** Records kept as cache entries, and their estimated bytes. */
   get cached(): { records: number; bytes: number } {
     return { records: this.idleCount, bytes: this.idleBytes };
+  }
+
+  /**
+   * The memory that cache entries' keys and records keep allocated: the sum of
+   * the distinct ArrayBuffers they are slices of (a diagnostic; it walks the cache).
+   */
+  backingBytes(): number {
+    const seen = new Set<ArrayBufferLike>();
+    let n = 0;
+    const count = (b: Buffer | undefined): void => {
+      if (b === undefined || seen.has(b.buffer)) return;
+      seen.add(b.buffer);
+      n += b.buffer.byteLength;
+    };
+    for (const s of this.slots.values()) {
+      if (!s.idle) continue;
+      count(s.dbKey);
+      count(s.committedBytes);
+    }
+    return n;
   }
 
   /**
@@ -300,7 +327,10 @@ export class RecordTable<T> {
     }
     // One batch is written at a time, so `written` is still what this batch holds.
     slot.committed = slot.written;
-    slot.committedBytes = slot.writtenBytes;
+    if (slot.committedBytes !== slot.writtenBytes) {
+      slot.committedBytes = slot.writtenBytes;
+      slot.seen = slot.compacted = false;
+    }
     if (slot.last === batch) slot.last = undefined;
     this.retire(slot);
   }
@@ -340,9 +370,31 @@ export class RecordTable<T> {
       }
       const s = r.value;
       if (!s.idle) continue;
-      if (s.recent && this.cacheBytes > 0) s.recent = false;
-      else this.forget(s);
+      if (s.recent && this.cacheBytes > 0) {
+        s.recent = false;
+        if (s.seen && !s.compacted) this.compact(s);
+        s.seen = true;
+      } else this.forget(s);
     }
+  }
+
+  /**
+   * Copies an idle entry's key and record into one allocation of their own, so
+   * that they no longer keep the pool slabs they were cut from (with whatever
+   * else was cut from them) alive. Only entries in use get here: a record written
+   * and never used again is evicted first, without a copy.
+   */
+  private compact(slot: Slot<T>): void {
+    const k = slot.dbKey.length;
+    const b = slot.committedBytes;
+    const own = Buffer.allocUnsafeSlow(k + (b?.length ?? 0));
+    slot.dbKey.copy(own, 0);
+    slot.dbKey = own.subarray(0, k);
+    if (b !== undefined) {
+      b.copy(own, k);
+      slot.committedBytes = slot.writtenBytes = own.subarray(k);
+    }
+    slot.compacted = true;
   }
 
   private remove(slot: Slot<T>): void {

@@ -631,6 +631,15 @@ export class Store {
     };
   }
 
+  /**
+   * The data records' cache: entries, their bytes as counted against cacheBytes,
+   * and the memory their keys and records keep allocated (a diagnostic that walks
+   * the cache; docs/storage.md).
+   */
+  cacheFootprint(): { records: number; bytes: number; backingBytes: number } {
+    return { ...this.data.cached, backingBytes: this.data.backingBytes() };
+  }
+
   /** Forgets the record cache, so that the next updates read from LevelDB (for tests). */
   dropCache(): void {
     this.data.dropCache();

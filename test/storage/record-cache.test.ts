@@ -1,0 +1,39 @@
+import { describe, expect, it } from 'vitest';
+import { b, tempStores, texts } from './support.js';
+
+describe('store: record cache memory', () => {
+  const stores = tempStores();
+
+  // A session store's shape: a few keys read on every request, written among
+  // many that are written once. Each write's record and key are cut from Node's
+  // 8 KiB Buffer pool slabs, so a hot entry left where it was written would keep
+  // a slab (and the cold records beside it) alive long after those were evicted.
+  it('entries in use keep no more memory allocated than about twice the cache budget', async () => {
+    const cacheBytes = 256 * 1024;
+    const s = await stores.open({ cacheBytes });
+    const value = Buffer.alloc(300, 1);
+    const hot = 300;
+    let written = 0;
+    let next = 0;
+    const writer = async (n: number): Promise<void> => {
+      for (let i = 0; i < n; i++) {
+        const k = next++;
+        if (k % 20 === 0 && written < hot) await s.put(b(`hot:${written++}`), b(`hot value ${written - 1}`));
+        else await s.put(b(`cold:${k}`), value);
+        if (written > 0) await s.get(b(`hot:${(k * 7919) % written}`));
+      }
+    };
+    await Promise.all(Array.from({ length: 16 }, () => writer(1000)));
+    const f = s.cacheFootprint();
+    expect(f.bytes).toBeLessThanOrEqual(cacheBytes);
+    expect(f.records).toBeGreaterThan(hot);
+    expect(f.backingBytes).toBeLessThanOrEqual(2 * cacheBytes);
+
+    // The copied entries still hold the right records, and a write over one with
+    // its context replaces it.
+    const got = await Promise.all(Array.from({ length: hot }, (_, i) => s.get(b(`hot:${i}`))));
+    expect(got.map((g) => texts(g.values).join())).toEqual(Array.from({ length: hot }, (_, i) => `hot value ${i}`));
+    await s.put(b('hot:7'), b('replaced'), { context: got[7]!.context });
+    expect(texts((await s.get(b('hot:7'))).values)).toEqual(['replaced']);
+  });
+});
