@@ -4,7 +4,8 @@
 // client that reads before it writes would), so sibling sets stay small.
 // SHOAL_BENCH_QUICK=1 runs a tenth of the operations; SHOAL_BENCH_AB=<rounds>
 // compares the store's options in alternating rounds instead (see alternate()).
-// Last, what a restart costs with 1M keys (100K quick): with the saved key filter, and without.
+// Then what the TTL sweep reclaims per second. Last, what a restart costs with 1M
+// keys (100K quick): with the saved key filter, and without.
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -257,6 +258,26 @@ export async function run(): Promise<void> {
     rows.push(row('put sync:true, 64 concurrent', n(20_000), secs, 64, `${Math.round(n(20_000) / s.stats.batches)} puts/fsync`));
     secs = await puts(s, 1, n(300), 8);
     rows.push(row('put sync:true, one at a time', n(300), secs, 1));
+  });
+
+  // Expiry: every key written with a TTL and no longer cached (as a session is
+  // when it expires), then the sweep's two steps: values emptied once expired,
+  // records deleted after the tombstone grace period (1 h).
+  await withStore({}, async (s) => {
+    const order = shuffled(KEYSPACE, 9);
+    await drive(64, KEYSPACE, (i) => s.put(keys[order[i]!]!, VALUE, { ttlMs: 60_000 }));
+    s.dropCache();
+    const t0 = Date.now();
+    for (const [task, at] of [
+      ['sweep: expired values emptied', t0 + 60_000 + 11_000],
+      ['sweep: records deleted after the grace period', t0 + 60_000 + 3_600_000 + 11_000],
+    ] as const) {
+      const r0 = { calls: s.stats.readCalls, keys: s.stats.keysRead };
+      const r = await closedLoop(1, 1, () => s.sweep(at));
+      lastCpu = r.cpuSeconds;
+      const reads = `${s.stats.keysRead - r0.keys} records read by ${s.stats.readCalls - r0.calls} getMany calls`;
+      rows.push(row(task, KEYSPACE, r.seconds, 1, reads));
+    }
   });
 
   console.table(rows);

@@ -60,7 +60,7 @@ export class ExpirySweep {
         if (t !== 0) this.queue.raw(expiryKey(t, dbKey), EMPTY);
       }
       return cur;
-    });
+    }, true);
     await refiled;
     return changed;
   }

@@ -147,15 +147,17 @@ export class RecordTable<T> {
   /**
    * Applies fn to the key's latest state, after every earlier update of the key.
    * Resolves with the new state once it has committed (when fn changed nothing:
-   * once the state it saw has committed).
+   * once the state it saw has committed). `background`: a record not cached is
+   * read on the thread pool (with the other reads of the turn) even with sync
+   * reads, so that background work never holds up the event loop on a read.
    */
-  update(dbKey: Buffer, id: string, fn: Update<T>): Promise<T | undefined> {
+  update(dbKey: Buffer, id: string, fn: Update<T>, background = false): Promise<T | undefined> {
     if (this.queue.failure !== undefined) return Promise.reject(this.failed());
     let slot = this.slots.get(id);
     if (slot === undefined) {
       slot = new Slot(this, id, dbKey);
       // A key the filter excludes is loaded as absent at once, in either read mode.
-      if (this.reads.isSync || this.filter?.excludes(dbKey) === true) {
+      if ((this.reads.isSync && !background) || this.filter?.excludes(dbKey) === true) {
         try {
           this.loadNow(slot);
         } catch (err) {

@@ -95,6 +95,38 @@ describe('store: TTL and garbage collection', () => {
     expect(texts((await s.get(b('k'))).values)).toEqual(['new']);
   });
 
+  it('the sweep reads records not cached on the thread pool, many in one getMany, even with sync reads', async () => {
+    const clock = new ManualClock();
+    const s = await stores.open({ clock, tombstoneGraceMs: GRACE });
+    await Promise.all(Array.from({ length: 300 }, (_, i) => s.put(b(`s${i}`), b('data'), { ttlMs: 1000 })));
+    await s.put(b('live'), b('stays'));
+    s.dropCache();
+    clock.advance(1000 + SKEW);
+    const before = { calls: s.stats.readCalls, keys: s.stats.keysRead };
+    expect(await s.sweep()).toBe(300);
+    expect(s.stats.keysRead - before.keys).toBe(300);
+    expect(s.stats.readCalls - before.calls).toBeLessThanOrEqual(2);
+    const got = await Promise.all(Array.from({ length: 300 }, (_, i) => s.getSet(b(`s${i}`))));
+    expect(got.every((set) => set!.siblings.length === 1 && set!.siblings[0]!.value.length === 0)).toBe(true);
+    expect(texts((await s.get(b('live'))).values)).toEqual(['stays']);
+  });
+
+  it('a write arriving while the sweep reads its key waits for the read and is kept', async () => {
+    const clock = new ManualClock();
+    const s = await stores.open({ clock, tombstoneGraceMs: 0, clockSkewMs: 0 });
+    await s.put(b('k'), b('old'), { ttlMs: 5 });
+    s.dropCache();
+    clock.advance(5);
+    const calls = s.stats.readCalls;
+    const sweeping = s.sweep();
+    while (s.stats.readCalls === calls) await new Promise((r) => setImmediate(r));
+    const writing = s.put(b('k'), b('new'));
+    await Promise.all([sweeping, writing]);
+    expect(texts((await s.get(b('k'))).values)).toEqual(['new']);
+    s.dropCache();
+    expect(texts((await s.get(b('k'))).values)).toEqual(['new']);
+  });
+
   it('touch gives live versions a new TTL, under new dots', async () => {
     const clock = new ManualClock();
     const s = await stores.open({ clock, tombstoneGraceMs: GRACE });
