@@ -14,10 +14,10 @@
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { Client } from '../src/client/index.js';
 import { DC_RTT_ENV } from '../src/cli/dc-delay.js';
-import { benchDir, cpuOf, ms, percentile, profFlags, startNode, stopAll, waitForRing, waitOutGrace } from './node-procs.js';
+import { benchDir, cpuOf, profFlags, startNode, stopAll, waitForRing, waitOutGrace } from './node-procs.js';
+import { freePort, latencies, readLoad } from './read-load.js';
 
 const rtt = Number(process.env['SHOAL_BENCH_DC_RTT'] ?? 40);
 const keys = Number(process.env['SHOAL_BENCH_KEYS'] ?? 20_000);
@@ -36,17 +36,6 @@ interface HintStatus {
   hints: { pending: number; delivered: number; batches?: number; failed: number; yieldedMs?: number };
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
-
 async function status(n: Node): Promise<HintStatus> {
   return (await (await fetch(`http://127.0.0.1:${n.httpPort}/status`)).json()) as HintStatus;
 }
@@ -58,48 +47,6 @@ async function sum(nodes: Node[], f: (s: HintStatus) => number): Promise<number>
 const sleep = (t: number) => new Promise((r) => setTimeout(r, t));
 
 const READ_KEYS = 1000;
-
-/** Local reads in west, 8 in flight, until stop(); stop() resolves with each read's start time and latency. */
-function readLoad(west: Client): { stop: () => Promise<{ at: number[]; lat: number[] }>; errors: () => number } {
-  const at: number[] = [];
-  const lat: number[] = [];
-  let errors = 0;
-  let going = true;
-  let n = 0;
-  const loops = Promise.all(
-    Array.from({ length: 8 }, async () => {
-      while (going) {
-        const s = performance.now();
-        try {
-          await west.get(`r:${(n++ * 7919) % READ_KEYS}`, { r: 1, scope: 'local' });
-          at.push(s);
-          lat.push(performance.now() - s);
-        } catch {
-          errors++;
-        }
-      }
-    }),
-  );
-  return {
-    stop: async () => {
-      going = false;
-      await loops;
-      return { at, lat };
-    },
-    errors: () => errors,
-  };
-}
-
-/** Rate and percentiles of the reads that started in [from, to). */
-function latencies(name: string, reads: { at: number[]; lat: number[] }, from: number, to: number): string {
-  const picked: number[] = [];
-  for (let i = 0; i < reads.at.length; i++) if (reads.at[i]! >= from && reads.at[i]! < to) picked.push(reads.lat[i]!);
-  const sorted = Float64Array.from(picked).sort();
-  return (
-    `${name}: ${Math.round(sorted.length / Math.max((to - from) / 1000, 0.001)).toLocaleString('en-US')}/s, ` +
-    `p50 ${ms(percentile(sorted, 50))}, p99 ${ms(percentile(sorted, 99))}, max ${ms(sorted[sorted.length - 1] ?? 0)}`
-  );
-}
 
 async function main(): Promise<void> {
   const { dir, keyHex, keyFile } = await benchDir('shoal-bench-handoff-');
@@ -138,7 +85,8 @@ async function main(): Promise<void> {
     westClient = await Client.connect({ seeds, clusterKey: keyHex, dc: 'west' });
     await westClient.refreshRing();
     for (let i = 0; i < READ_KEYS; i++) await client.put(`r:${i}`, randomBytes(valueBytes));
-    const before = readLoad(westClient);
+    const westReads = (c: Client) => readLoad(c, (n) => `r:${(n * 7919) % READ_KEYS}`, { r: 1, scope: 'local' });
+    const before = westReads(westClient);
     const b0 = performance.now();
     await sleep(5000);
     const baseline = await before.stop();
@@ -168,7 +116,7 @@ async function main(): Promise<void> {
     const yielded0 = await sum(east, (s) => s.hints.yieldedMs ?? 0); // absent before pacing
     const t1 = performance.now();
     for (const n of west) n.child.kill('SIGCONT');
-    const during = readLoad(westClient);
+    const during = westReads(westClient);
     let first: number | undefined;
     let pending = held;
     while (pending > 0) {
