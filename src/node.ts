@@ -15,7 +15,7 @@ import {
   resolveAntiEntropy,
 } from './antientropy/index.js';
 import { HttpApi } from './api/index.js';
-import type { SiblingSet } from './codec/index.js';
+import type { Member, RingState, SiblingSet } from './codec/index.js';
 import { MemberStatus } from './codec/index.js';
 import { Coordinator, HintedHandoff, PeerReplicas, type ClusterView, type QuorumScope, type SpeculativeRetry } from './coordinator/index.js';
 import { BadRequestError, UnavailableError } from './errors.js';
@@ -433,14 +433,19 @@ export class ShoalNode {
       await handover.open(o.join !== false);
       await ring.open();
       if (http) await http.start();
-      membership.on('alive', () => {
+      membership.on('alive', (m) => {
         handoff.kick();
         transfer.kick();
+        node.pushRing(m);
       });
-      membership.on('joined', () => {
+      membership.on('joined', (m) => {
         node.placementCache = undefined;
         handover.refresh();
         handoff.kick();
+        // A change this node made before it knew the member reached nobody there: a
+        // join is staged inside the first push-pull, before its members are merged,
+        // and a peer whose view then equals ours would not push-pull for minutes.
+        node.pushRing(m);
       });
       membership.on('updated', () => {
         node.placementCache = undefined;
@@ -586,8 +591,19 @@ export class ShoalNode {
     const state = toRingState(decodeRing(bytes));
     for (const m of this.membership.members()) {
       if (m.id === this.id || m.status !== MemberStatus.ALIVE) continue;
-      this.peers.request(m.host, m.port, { kind: 'ringPush', value: state }, { timeoutMs: 2000 }).catch(() => undefined);
+      this.sendRing(m, state);
     }
+  }
+
+  /** Sends this node's ring to a member that has just appeared or come back (best effort). */
+  pushRing(m: Member): void {
+    const ring = this.ring.ring;
+    if (ring === undefined || m.id === this.id) return;
+    this.sendRing(m, toRingState(ring));
+  }
+
+  private sendRing(m: Member, state: RingState): void {
+    this.peers.request(m.host, m.port, { kind: 'ringPush', value: state }, { timeoutMs: 2000 }).catch(() => undefined);
   }
 }
 
