@@ -16,6 +16,9 @@ export interface ReclaimPeriods {
   skewMs: number;
 }
 
+/** The sweep's reads of uncached records go to the thread pool (RecordTable.update). */
+const BACKGROUND = true;
+
 export class ExpirySweep {
   constructor(
     private readonly db: ClassicLevel<Buffer, Buffer>,
@@ -60,7 +63,7 @@ export class ExpirySweep {
         if (t !== 0) this.queue.raw(expiryKey(t, dbKey), EMPTY);
       }
       return cur;
-    }, true);
+    }, BACKGROUND);
     await refiled;
     return changed;
   }
