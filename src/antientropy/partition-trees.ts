@@ -117,7 +117,12 @@ export class PartitionTrees {
     return this.entries.get(partition)?.keys ?? 0;
   }
 
-  /** Resolves when no build is queued or running (for tests and tools). */
+  /** Whether a build is queued or running. */
+  get busy(): boolean {
+    return this.building !== undefined;
+  }
+
+  /** Resolves when no build is queued or running. */
   async idle(): Promise<void> {
     while (this.building !== undefined) await this.building;
   }

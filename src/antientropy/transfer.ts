@@ -85,6 +85,8 @@ export class TransferReceiver implements Startable {
   private loop: Promise<void> | undefined;
   private wake: (() => void) | undefined;
   private kicked = false;
+  /** The last pass skipped a partition whose tree was still being built. */
+  private treesPending = false;
 
   constructor(private readonly o: TransferOptions) {
     this.budget = new ByteBudget(o.config.transferBytesPerSec);
@@ -123,7 +125,10 @@ export class TransferReceiver implements Startable {
         if (!(err instanceof ClosedError)) this.o.onError?.(err, -1, '');
       }
       if (signal.aborted) break;
-      if (!progressed) await this.pause(this.stats.state === 'receiving' ? this.retryMs() : 60_000);
+      // A pass that skipped partitions whose trees were building (a joiner's, just
+      // after the change was staged) goes on as soon as they are built.
+      const built = this.treesPending && this.o.trees.busy ? this.o.trees.idle() : undefined;
+      if (!progressed) await this.pause(this.stats.state === 'receiving' ? this.retryMs() : 60_000, built);
     }
   }
 
@@ -132,8 +137,8 @@ export class TransferReceiver implements Startable {
     return Math.max(200, this.o.config.stewardIntervalMs * 2);
   }
 
-  /** Waits for ms or a kick. */
-  private pause(ms: number): Promise<void> {
+  /** Waits for ms, a kick, or `until` (when given). */
+  private pause(ms: number, until?: Promise<void>): Promise<void> {
     if (this.kicked) {
       this.kicked = false;
       return Promise.resolve();
@@ -144,11 +149,15 @@ export class TransferReceiver implements Startable {
         clearTimeout(t);
         resolve();
       }
-      this.wake = () => {
+      const wake = (): void => {
         this.wake = undefined;
         this.kicked = false;
         done();
       };
+      this.wake = wake;
+      void until?.then(() => {
+        if (this.wake === wake) wake();
+      });
     });
   }
 
@@ -173,13 +182,17 @@ export class TransferReceiver implements Startable {
       return false;
     }
     this.stats.state = 'receiving';
+    this.treesPending = false;
     let progressed = false;
     // Per source, this pass: consecutive failures, and until when it is left alone.
     const failures = new Map<string, { count: number; until: number }>();
     for (const p of pending) {
       if (signal.aborted || this.o.plan()?.id !== plan.id) return true;
       const tree = this.o.trees.tree(p);
-      if (tree === undefined) continue; // still building
+      if (tree === undefined) {
+        this.treesPending = true; // still building
+        continue;
+      }
       let complete = true;
       for (const src of plan.gains.get(p)!) {
         const mark = `${p}/${src}`;

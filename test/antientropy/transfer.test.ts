@@ -3,7 +3,8 @@
 // be asked for each of them in every pass, nor be left alone for a whole long pass.
 import { afterEach, describe, expect, it } from 'vitest';
 import { SOURCE_FAILURES_PER_PASS } from '../../src/antientropy/transfer.js';
-import { TransferReceiver, fastAntiEntropy } from '../../src/antientropy/index.js';
+import { PartitionTrees, TransferReceiver, fastAntiEntropy } from '../../src/antientropy/index.js';
+import type { Store } from '../../src/storage/index.js';
 import { FANOUT, SEGMENTS, replicas, waitFor } from './support.js';
 
 const cluster = replicas();
@@ -13,7 +14,13 @@ afterEach(async () => {
   for (const t of receivers.splice(0)) await t.stop();
 });
 
-async function setUp(o: { aReady: () => boolean; stewardIntervalMs: number; transferBytesPerSec?: number }) {
+async function setUp(o: {
+  aReady: () => boolean;
+  stewardIntervalMs: number;
+  transferBytesPerSec?: number;
+  /** The receiver's trees (default: r's own, built). */
+  trees?: (store: Store) => PartitionTrees;
+}) {
   const r = await cluster.open('r', { q: Q });
   const a = await cluster.open('a', { q: Q, mayTransfer: o.aReady });
   const b = await cluster.open('b', { q: Q });
@@ -32,7 +39,7 @@ async function setUp(o: { aReady: () => boolean; stewardIntervalMs: number; tran
       stewardIntervalMs: o.stewardIntervalMs,
       ...(o.transferBytesPerSec !== undefined ? { transferBytesPerSec: o.transferBytesPerSec } : {}),
     },
-    trees: r.trees,
+    trees: o.trees?.(r.store) ?? r.trees,
     store: r.store,
     plan: () => ({ id: 'change-1', gains: new Map(partitions.map((p) => [p, ['a', 'b']])) }),
     peer: (id) => peers[id as 'a' | 'b'],
@@ -75,5 +82,33 @@ describe('transfer receiver', () => {
     await waitFor(() => t.stats.exchanges === Q, 'every partition pulled from b');
     expect(t.stats.partitionsDone).toBe(0);
     expect(a.responder.stats.requests).toBeGreaterThan(SOURCE_FAILURES_PER_PASS);
+  });
+
+  it('a pass that found trees still being built goes on once they are built, not after the retry period', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let trees: PartitionTrees | undefined;
+    // A 2-minute pause between passes that complete nothing: only the trees' completion can end it in time.
+    const { t, done } = await setUp({
+      aReady: () => true,
+      stewardIntervalMs: 60_000,
+      trees: (store) => {
+        trees = new PartitionTrees({ segments: SEGMENTS, fanout: FANOUT, rebuildIntervalMs: 0, source: async (p, q) => (await gate, store.partitionDigests(p, q)) });
+        trees.hold(Array.from({ length: Q }, (_, p) => p), Q);
+        return trees;
+      },
+    });
+    try {
+      await t.start();
+      // The first pass finds no tree built and completes nothing.
+      await waitFor(() => t.stats.state === 'receiving', 'the first pass');
+      expect(t.stats.exchanges).toBe(0);
+      release();
+      await waitFor(() => done.length === 1, 'the transfer to complete');
+      expect(t.stats.partitionsDone).toBe(Q);
+    } finally {
+      await t.stop();
+      await trees?.stop();
+    }
   });
 });
