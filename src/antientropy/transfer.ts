@@ -125,10 +125,11 @@ export class TransferReceiver implements Startable {
         if (!(err instanceof ClosedError)) this.o.onError?.(err, -1, '');
       }
       if (signal.aborted) break;
+      if (progressed) continue;
       // A pass that skipped partitions whose trees were building (a joiner's, just
       // after the change was staged) goes on as soon as they are built.
       const built = this.treesPending && this.o.trees.busy ? this.o.trees.idle() : undefined;
-      if (!progressed) await this.pause(this.stats.state === 'receiving' ? this.retryMs() : 60_000, built);
+      await this.pause(this.stats.state === 'receiving' ? this.retryMs() : 60_000, built);
     }
   }
 
