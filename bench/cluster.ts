@@ -34,14 +34,14 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Client } from '../src/client/index.js';
 import { packageRoot } from '../src/paths.js';
-import { benchDir, benchProfile, phase as runPhase, profFlags, startNode as startShoal, stopAll, waitForRing, waitOutGrace } from './node-procs.js';
+import { benchDir, benchProfile, envWords, phase as runPhase, profFlags, startNode as startShoal, stopAll, waitForRing, waitOutGrace } from './node-procs.js';
 
 const seconds = Number(process.env['SHOAL_BENCH_SECONDS'] ?? 10);
 const inflight = Number(process.env['SHOAL_BENCH_INFLIGHT'] ?? 64);
 const keys = Number(process.env['SHOAL_BENCH_KEYS'] ?? 100_000);
 const nodes = Number(process.env['SHOAL_BENCH_NODES'] ?? 3);
-const nodeFlags = (process.env['SHOAL_BENCH_NODE_FLAGS'] ?? '').split(' ').filter((f) => f !== '');
-const startArgs = (process.env['SHOAL_BENCH_START_ARGS'] ?? '').split(' ').filter((f) => f !== '');
+const nodeFlags = envWords('SHOAL_BENCH_NODE_FLAGS');
+const startArgs = envWords('SHOAL_BENCH_START_ARGS');
 const tlsDir = process.env['SHOAL_BENCH_TLS'] === '1' ? join(packageRoot(), 'test/fixtures/tls') : undefined;
 if (tlsDir !== undefined) startArgs.push('--tls-cert', join(tlsDir, 'node.pem'), '--tls-key', join(tlsDir, 'node.key'), '--tls-ca', join(tlsDir, 'ca.pem'));
 const profile = benchProfile(process.env['SHOAL_BENCH_PROFILE'] ?? 'lan');

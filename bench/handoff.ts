@@ -14,15 +14,16 @@
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from '../src/client/index.js';
 import { DC_RTT_ENV } from '../src/cli/dc-delay.js';
-import { benchDir, cpuOf, profFlags, startNode, stopAll, waitForRing, waitOutGrace } from './node-procs.js';
+import { benchDir, cpuOf, envWords, nodeStatus, profFlags, startNode, stopAll, waitForRing, waitOutGrace } from './node-procs.js';
 import { freePort, latencies, readLoad } from './read-load.js';
 
 const rtt = Number(process.env['SHOAL_BENCH_DC_RTT'] ?? 40);
 const keys = Number(process.env['SHOAL_BENCH_KEYS'] ?? 20_000);
 const valueBytes = Number(process.env['SHOAL_BENCH_VALUE'] ?? 1024);
-const startArgs = (process.env['SHOAL_BENCH_START_ARGS'] ?? '').split(' ').filter((f) => f !== '');
+const startArgs = envWords('SHOAL_BENCH_START_ARGS');
 const profile = 'lan';
 
 interface Node {
@@ -36,15 +37,14 @@ interface HintStatus {
   hints: { pending: number; delivered: number; batches?: number; failed: number; yieldedMs?: number };
 }
 
-async function status(n: Node): Promise<HintStatus> {
-  return (await (await fetch(`http://127.0.0.1:${n.httpPort}/status`)).json()) as HintStatus;
+function status(n: Node): Promise<HintStatus> {
+  return nodeStatus<HintStatus>(n.httpPort);
 }
 
 async function sum(nodes: Node[], f: (s: HintStatus) => number): Promise<number> {
   return (await Promise.all(nodes.map(status))).reduce((a, s) => a + f(s), 0);
 }
 
-const sleep = (t: number) => new Promise((r) => setTimeout(r, t));
 
 const READ_KEYS = 1000;
 

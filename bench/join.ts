@@ -14,26 +14,22 @@
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from '../src/client/index.js';
-import { benchDir, cpuOf, profFlags, startNode, stopAll, waitForRing, waitOutGrace } from './node-procs.js';
+import { benchDir, cpuOf, envWords, nodeStatus, profFlags, startNode, stopAll, waitForRing, waitOutGrace } from './node-procs.js';
 import { freePort, latencies, readLoad } from './read-load.js';
 
 const keys = Number(process.env['SHOAL_BENCH_KEYS'] ?? 60_000);
 const valueBytes = Number(process.env['SHOAL_BENCH_VALUE'] ?? 1024);
 const partitions = Number(process.env['SHOAL_BENCH_PARTITIONS'] ?? 32);
 const readers = Number(process.env['SHOAL_BENCH_READ_INFLIGHT'] ?? 8);
-const startArgs = (process.env['SHOAL_BENCH_START_ARGS'] ?? '').split(' ').filter((f) => f !== '');
+const startArgs = envWords('SHOAL_BENCH_START_ARGS');
 const profile = 'lan';
 
 interface TransferStatus {
   transfer: { state: string; partitions: number; exchanges: number; retries: number; keysReceived: number; bytesReceived: number };
 }
 
-async function status(httpPort: number): Promise<TransferStatus> {
-  return (await (await fetch(`http://127.0.0.1:${httpPort}/status`)).json()) as TransferStatus;
-}
-
-const sleep = (t: number) => new Promise((r) => setTimeout(r, t));
 
 async function main(): Promise<void> {
   const { dir, keyHex, keyFile } = await benchDir('shoal-bench-join-');
@@ -71,13 +67,13 @@ async function main(): Promise<void> {
     await start('n4', httpPort);
     // The transfer has finished once it was receiving and no longer is (done, or
     // idle again when the change completed between two polls).
-    let st = await status(httpPort);
+    let st = await nodeStatus<TransferStatus>(httpPort);
     let first: number | undefined;
     let received = false;
     let gained = 0;
     while (!received || st.transfer.state === 'receiving') {
       await sleep(100);
-      st = await status(httpPort);
+      st = await nodeStatus<TransferStatus>(httpPort);
       if (st.transfer.state === 'receiving') received = true;
       gained = Math.max(gained, st.transfer.partitions);
       if (first === undefined && st.transfer.keysReceived > 0) first = performance.now() - t1;

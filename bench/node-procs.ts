@@ -148,6 +148,16 @@ export function percentile(sorted: Float64Array, p: number): number {
 
 export const ms = (v: number): string => `${v.toFixed(2)} ms`;
 
+/** A space-separated list from the environment (SHOAL_BENCH_START_ARGS and the like); empty when unset. */
+export function envWords(name: string): string[] {
+  return (process.env[name] ?? '').split(' ').filter((w) => w !== '');
+}
+
+/** A node's `GET /status` on its HTTP port, parsed as the fields the caller reads. */
+export async function nodeStatus<T>(httpPort: number): Promise<T> {
+  return (await (await fetch(`http://127.0.0.1:${httpPort}/status`)).json()) as T;
+}
+
 /**
  * Runs `op(0), op(1), …` with `inflight` callers for `seconds`, then prints the
  * rate, latency percentiles, errors and the CPU each process (`procs`, then this
