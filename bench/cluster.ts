@@ -19,6 +19,8 @@
 //   add siblings; update is a session store's write: it replaces a key's value
 //   with the context of the key's last write in this run, blind for a key not
 //   yet written, so run it after put),
+//   SHOAL_BENCH_READ_COORDINATION (the SDK's readCoordination: client, the
+//   default, where the SDK reads R replicas itself, or node),
 //   SHOAL_BENCH_PROFILE (the nodes' --profile: lan, the default and what a
 //   deployment runs, or fast, the loopback test timing: anti-entropy rounds every
 //   250 ms and probes every 200 ms instead of 10 s and 1 s).
@@ -45,6 +47,8 @@ const startArgs = envWords('SHOAL_BENCH_START_ARGS');
 const tlsDir = process.env['SHOAL_BENCH_TLS'] === '1' ? join(packageRoot(), 'test/fixtures/tls') : undefined;
 if (tlsDir !== undefined) startArgs.push('--tls-cert', join(tlsDir, 'node.pem'), '--tls-key', join(tlsDir, 'node.key'), '--tls-ca', join(tlsDir, 'ca.pem'));
 const profile = benchProfile(process.env['SHOAL_BENCH_PROFILE'] ?? 'lan');
+const readCoordination = (process.env['SHOAL_BENCH_READ_COORDINATION'] ?? 'client') as 'client' | 'node';
+if (readCoordination !== 'client' && readCoordination !== 'node') throw new Error('SHOAL_BENCH_READ_COORDINATION must be client or node');
 
 function startNode(dir: string, keyFile: string, id: string, seeds: string[]): Promise<{ child: ChildProcess; port: number }> {
   return startShoal({
@@ -69,12 +73,13 @@ async function main(): Promise<void> {
     procs.push(first.child);
     const seeds = [`127.0.0.1:${first.port}`];
     for (let i = 2; i <= nodes; i++) procs.push((await startNode(dir, keyFile, `b${i}`, seeds)).child);
-    const client = await Client.connect({ seeds, clusterKey: keyHex, ...(tlsDir !== undefined ? { tls: { ca: readFileSync(join(tlsDir, 'ca.pem')) } } : {}) });
+    const client = await Client.connect({ seeds, clusterKey: keyHex, readCoordination, ...(tlsDir !== undefined ? { tls: { ca: readFileSync(join(tlsDir, 'ca.pem')) } } : {}) });
     await waitForRing(client, nodes);
     await waitOutGrace(profile);
     const value = randomBytes(200);
     console.log(
       `${nodes} nodes (N=3, R=W=2), ${inflight} requests in flight, 200-byte values, ${keys.toLocaleString('en-US')} keys, ${seconds} s per phase` +
+        `, gets coordinated by the ${readCoordination === 'client' ? 'SDK' : 'nodes'}` +
         (startArgs.length > 0 ? `; node arguments: ${startArgs.join(' ')}` : ''),
     );
     const phases = (process.env['SHOAL_BENCH_PHASES'] ?? 'put,get').split(',');
@@ -85,7 +90,15 @@ async function main(): Promise<void> {
     for (const p of phases) {
       if (p === 'put') await phase('put', procs, (i) => put(i % keys));
       else if (p === 'update') await phase('update', procs, (i) => client.put(`key:${i % keys}`, value, { context: contexts[i % keys] }).then(remember(i % keys)));
-      else if (p === 'get') await phase('get', procs, (i) => client.get(`key:${(i * 7919) % keys}`));
+      else if (p === 'get') {
+        const before = { ...client.stats };
+        await phase('get', procs, (i) => client.get(`key:${(i * 7919) % keys}`));
+        const s = client.stats;
+        console.log(
+          `      SDK-coordinated reads ${s.directReads - before.directReads}, speculative ${s.speculativeReads - before.speculativeReads}, ` +
+            `fallbacks to a node ${s.readFallbacks - before.readFallbacks}, read repairs ${s.readRepairs - before.readRepairs}`,
+        );
+      }
       else if (p === 'warm') await phase('warm', procs, (i) => client.put(`warm:${i % keys}`, value));
       else throw new Error(`unknown phase ${p} (put, get, update, warm)`);
     }

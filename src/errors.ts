@@ -13,6 +13,7 @@ export const ErrorCodes = {
   INTERNAL: 'SHOAL_INTERNAL',
   UNAVAILABLE: 'SHOAL_UNAVAILABLE',
   CLOSED: 'SHOAL_CLOSED',
+  STALE_RING: 'SHOAL_STALE_RING',
 } as const;
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
 
@@ -80,6 +81,17 @@ export class OverloadedError extends ShoalError {
 export class UnavailableError extends ShoalError {
   constructor(message: string, options?: { cause?: unknown }) {
     super(ErrorCodes.UNAVAILABLE, message, options);
+  }
+}
+
+/**
+ * A replica read named a ring this node does not have (the reader's is older or
+ * newer): the answer could come from a node that no longer holds the key. The
+ * SDK re-reads the ring and asks a coordinator instead.
+ */
+export class StaleRingError extends ShoalError {
+  constructor(message: string) {
+    super(ErrorCodes.STALE_RING, message);
   }
 }
 

@@ -2,7 +2,7 @@
 // serves it. Input from the network is checked here before it reaches a part.
 import type { PushPull, ReplicaWrite, RingState, SiblingSet, WireError } from './codec/index.js';
 import { RingStateCodec, errorToWire, scopeOf } from './codec/index.js';
-import { BadRequestError, UnauthorizedError, UnknownMessageError } from './errors.js';
+import { BadRequestError, StaleRingError, UnauthorizedError, UnknownMessageError } from './errors.js';
 import type { ShoalNode } from './node.js';
 import { type Replication, type RingKeeper, formatReplication, ringChecksum, toRingState } from './ring/index.js';
 import type { Body, PeerInfo } from './transport/index.js';
@@ -32,9 +32,13 @@ export function handleRequest(node: ShoalNode, req: Body, peer: PeerInfo): Promi
       case 'replicaWrites':
         if (peer.client !== '') throw forClients(peer);
         return replicaWrites(node, req.value.writes);
-      case 'replicaRead':
-        if (peer.client !== '') throw forClients(peer);
-        return node.coordinator.replicaRead(checkedKey(req.value.key, node.store.maxKeyBytes), req.value.readFor).then(readReply);
+      case 'replicaRead': {
+        const v = req.value;
+        // A token may read a key's replica (the SDK's direct reads), not the hints kept for another node.
+        if (peer.client !== '' && v.readFor !== '') throw forClients(peer);
+        if (v.ringId !== undefined && v.ringId.length > 0) checkRing(node, v.ringId);
+        return node.coordinator.replicaRead(checkedKey(v.key, node.store.maxKeyBytes), v.readFor).then(readReply);
+      }
       default:
         return handleOther(node, req, peer);
     }
@@ -118,6 +122,17 @@ function replicaWrites(node: ShoalNode, writes: ReplicaWrite[]): Promise<Body> {
   });
 }
 
+/**
+ * A read placed by another ring may have been sent to a node that no longer holds
+ * the key, whose "absent" would be wrong: refuse it, so the reader re-reads the ring.
+ */
+function checkRing(node: ShoalNode, ringId: Uint8Array): void {
+  const mine = node.placement().ringId;
+  if (ringId.length !== mine.length || !mine.equals(ringId)) {
+    throw new StaleRingError(`this node's ring is ${mine.toString('hex')}, the read was placed by ${Buffer.from(ringId.buffer, ringId.byteOffset, ringId.byteLength).toString('hex')}`);
+  }
+}
+
 function readReply(set: SiblingSet | undefined): Body {
   return { kind: 'replicaReadReply', value: { found: set !== undefined, set: set ?? null } };
 }
@@ -167,6 +182,7 @@ function ringReply(node: ShoalNode) {
     members: node.membership.members(),
     owners: [],
     n: node.coordinator.n,
+    r: node.coordinator.r,
     ring: ring ? toRingState(ring) : null,
     replication: typeof node.replication === 'number' ? [] : Object.entries(node.replication).map(([dc, n]) => ({ dc, n })),
   };

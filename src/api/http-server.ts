@@ -28,6 +28,7 @@ const STATUS_OF: Record<ErrorCode, number> = {
   [ErrorCodes.INTERNAL]: 500,
   [ErrorCodes.UNAVAILABLE]: 503,
   [ErrorCodes.CLOSED]: 503,
+  [ErrorCodes.STALE_RING]: 503,
 };
 
 export const CONTEXT_HEADER = 'x-shoal-context';

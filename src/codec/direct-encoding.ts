@@ -316,8 +316,8 @@ const replicaWrites: DirectEncoder<ReplicaWrites> = {
 };
 
 const replicaRead: DirectEncoder<ReplicaRead> = {
-  size: (v) => (object(v) ? checked(bytesSize(v.key) + stringSize(v.readFor)) : -1),
-  write: (v, buf, off) => writeString(buf, writeBytes(buf, off, 0x0a, v.key), 0x12, v.readFor),
+  size: (v) => (object(v) ? checked(bytesSize(v.key) + stringSize(v.readFor) + bytesSize(v.ringId)) : -1),
+  write: (v, buf, off) => writeBytes(buf, writeString(buf, writeBytes(buf, off, 0x0a, v.key), 0x12, v.readFor), 0x1a, v.ringId),
 };
 
 const replicaReadReply: DirectEncoder<ReplicaReadReply> = {

@@ -24,6 +24,7 @@ export const WireErrorCode = {
   OVERLOADED: 8,
   INTERNAL: 9,
   UNAVAILABLE: 10,
+  STALE_RING: 11,
 } as const;
 export type WireErrorCode = (typeof WireErrorCode)[keyof typeof WireErrorCode];
 
@@ -176,6 +177,8 @@ export interface RingReply {
   ring?: RingState | null;
   /** Replicas per dc; empty: n in all. */
   replication?: DcReplicas[];
+  /** The node's default R (0 from nodes that predate it). */
+  r?: number;
 }
 export interface DcReplicas {
   dc: string;
@@ -204,6 +207,8 @@ export interface ReplicaWritesReply {
 export interface ReplicaRead {
   key: Uint8Array;
   readFor: string;
+  /** The reader's ring checksum (8 bytes, or empty): a node whose ring differs refuses the read. */
+  ringId?: Uint8Array;
 }
 export interface ReplicaReadReply {
   found: boolean;

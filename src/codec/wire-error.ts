@@ -8,6 +8,7 @@ import {
   OverloadedError,
   QuorumUnavailableError,
   ShoalError,
+  StaleRingError,
   TimeoutError,
   TooLargeError,
   UnauthorizedError,
@@ -34,6 +35,7 @@ const toWire: Record<ErrorCode, WireErrorCode> = {
   [ErrorCodes.UNAVAILABLE]: WireErrorCode.UNAVAILABLE,
   // A store or connection closed on the far side is, to the caller, an unavailable node.
   [ErrorCodes.CLOSED]: WireErrorCode.UNAVAILABLE,
+  [ErrorCodes.STALE_RING]: WireErrorCode.STALE_RING,
 };
 
 const fromWire: Record<number, (message: string) => ShoalError> = {
@@ -47,6 +49,7 @@ const fromWire: Record<number, (message: string) => ShoalError> = {
   [WireErrorCode.OVERLOADED]: (m) => new OverloadedError(m),
   [WireErrorCode.INTERNAL]: (m) => new InternalError(m),
   [WireErrorCode.UNAVAILABLE]: (m) => new UnavailableError(m),
+  [WireErrorCode.STALE_RING]: (m) => new StaleRingError(m),
 };
 
 function cut(message: string): string {

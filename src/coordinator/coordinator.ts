@@ -7,7 +7,7 @@
 import type { SiblingSet } from '../codec/index.js';
 import { BadRequestError, QuorumUnavailableError, ShoalError, TooLargeError } from '../errors.js';
 import type { Clock } from '../time.js';
-import { EMPTY_CONTEXT, liveValues, parseContext, sameBytes, sync } from '../version/index.js';
+import { EMPTY_CONTEXT, liveValues, parseContext, sameVersions, sync } from '../version/index.js';
 import type { ClusterView, LocalReplica, QuorumScope, ReplicaPeers } from './ports.js';
 import { LatencyWindow, type SpeculativeRetry } from './latency-window.js';
 import { Quorum } from './quorum.js';
@@ -128,6 +128,11 @@ export class Coordinator {
   /** The replication factor. */
   get n(): number {
     return this.o.n;
+  }
+
+  /** The default read quorum. */
+  get r(): number {
+    return this.o.r;
   }
 
   constructor(private readonly o: CoordinatorOptions) {
@@ -694,18 +699,6 @@ const RESOLVED = Promise.resolve();
 
 /** Thrown through write() when a touch finds nothing live: no write happens, and touch() answers touched: false. */
 const NOTHING_LIVE = new Error('nothing live to touch');
-
-/** Equal clocks and, sibling by sibling, equal dots, expiries and tombstones: what digest() covers. */
-function sameVersions(a: SiblingSet, b: SiblingSet): boolean {
-  if (a === b) return true;
-  if (a.siblings.length !== b.siblings.length || !sameBytes(a.clock, b.clock)) return false;
-  for (let i = 0; i < a.siblings.length; i++) {
-    const x = a.siblings[i]!;
-    const y = b.siblings[i]!;
-    if (x.expiresAt !== y.expiresAt || x.tombstone !== y.tombstone || !sameBytes(x.dot, y.dot)) return false;
-  }
-  return true;
-}
 
 /** A quorum larger than the key's replicas (in this dc, local scope) can never be met: say so plainly. */
 function checkRingSize(ts: TargetSet, need: number, name: 'r' | 'w', counts?: (t: Target) => boolean, dc?: string): void {

@@ -14,6 +14,7 @@ export {
   sameBytes,
   reclaim,
   reclaimAt,
+  sameVersions,
   sync,
 } from './sibling-set.js';
 export type { Write } from './sibling-set.js';

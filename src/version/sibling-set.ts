@@ -282,3 +282,15 @@ export function reclaimAt(set: SiblingSet | undefined, graceMs: number, stripAft
   }
   return t === Infinity ? 0 : Math.max(t, 1);
 }
+
+/** Equal clocks and, sibling by sibling, equal dots, expiries and tombstones: what digest() covers. */
+export function sameVersions(a: SiblingSet, b: SiblingSet): boolean {
+  if (a === b) return true;
+  if (a.siblings.length !== b.siblings.length || !sameBytes(a.clock, b.clock)) return false;
+  for (let i = 0; i < a.siblings.length; i++) {
+    const x = a.siblings[i]!;
+    const y = b.siblings[i]!;
+    if (x.expiresAt !== y.expiresAt || x.tombstone !== y.tombstone || !sameBytes(x.dot, y.dot)) return false;
+  }
+  return true;
+}

@@ -1,6 +1,7 @@
 // Client tokens with real `shoal start` processes: `shoal token` makes one, the SDK
-// reads and writes with it, and the node refuses it everything else (replica
-// writes, ring pushes, membership sync) and refuses a revoked name outright.
+// reads and writes with it (its gets read replicas directly), and the node refuses
+// it everything else (replica writes, reads of hints, ring pushes, membership sync)
+// and refuses a revoked name outright.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SiblingSet } from '../../src/codec/index.js';
 import { Client } from '../../src/client/index.js';
@@ -37,6 +38,8 @@ describe('client tokens on a running cluster', () => {
     for (let i = 0; i < 20; i++) await client.put(`tok-${i}`, `v${i}`);
     for (let i = 0; i < 20; i++) expect((await client.get(`tok-${i}`)).values.map(String)).toEqual([`v${i}`]);
     expect(client.stats.direct).toBe(client.stats.requests);
+    expect(client.stats.directReads).toBe(20);
+    expect(client.stats.readFallbacks).toBe(0);
     const bad = await shoalToken('no good', '--cluster-key-file', cluster.keyFile);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/the name must be 1 to 64 letters/);
@@ -56,7 +59,10 @@ describe('client tokens on a running cluster', () => {
     const set = (read as { value: { set: SiblingSet } }).value.set;
     const write = (key: string) => ({ kind: 'replicaWrite', value: { key: Buffer.from(key), set, hintFor: '', ringId: Buffer.alloc(0) } }) as const;
     await expect(send(asToken, write('planted'))).rejects.toThrow(UnauthorizedError);
-    await expect(send(asToken, { kind: 'replicaRead', value: { key: Buffer.from('source'), readFor: '' } })).rejects.toThrow(UnauthorizedError);
+    // A token reads a key's replica (the SDK coordinates its gets so), but not the hints held for another node.
+    const tokenRead = await send(asToken, { kind: 'replicaRead', value: { key: Buffer.from('source'), readFor: '' } });
+    expect(tokenRead.kind === 'replicaReadReply' && tokenRead.value.found).toBe(true);
+    await expect(send(asToken, { kind: 'replicaRead', value: { key: Buffer.from('source'), readFor: cluster.nodes[1]!.id } })).rejects.toThrow(UnauthorizedError);
     await expect(send(asToken, { kind: 'ringPush', value: { version: 99, partitions: 64, nodes: ['x'], owners: new Array<number>(64).fill(0) } })).rejects.toThrow(UnauthorizedError);
     expect(await cluster.localValues(n, 'planted')).toEqual([]);
     // The same replica write with the cluster key lands: the refusal was the token's.

@@ -1,6 +1,7 @@
 // `--read-fanout quorum` with real `shoal start` processes: gets ask R replicas
 // instead of N (counted by the replicas that answer), stay correct, and keep
-// answering at R=2 with a node SIGKILLed.
+// answering at R=2 with a node SIGKILLed. The SDK sends its gets to a node here
+// (readCoordination 'node'): the fan-out under test is the coordinating node's.
 import { describe, expect, it } from 'vitest';
 import { clusterPerFile, type ProcessCluster } from '../support/cluster.js';
 
@@ -14,7 +15,7 @@ async function replicaReads(): Promise<number> {
 
 describe('a 3-node cluster with --read-fanout quorum', () => {
   it('answers each get with one replica read besides the coordinator\'s own, not two', async () => {
-    const client = await cluster.client();
+    const client = await cluster.client({ readCoordination: 'node' });
     for (let i = 0; i < 100; i++) await client.put(`fan-${i}`, `v${i}`, { w: 3 });
     const before = await replicaReads();
     for (let i = 0; i < 100; i++) expect((await client.get(`fan-${i}`)).values.map(String)).toEqual([`v${i}`]);
@@ -31,7 +32,7 @@ describe('a 3-node cluster with --read-fanout quorum', () => {
   });
 
   it('keeps answering at R=2 with a node SIGKILLed', async () => {
-    const client = await cluster.client();
+    const client = await cluster.client({ readCoordination: 'node' });
     for (let i = 0; i < 60; i++) await client.put(`kill-${i}`, `v${i}`, { w: 3 });
     await cluster.kill(cluster.nodes[2]!);
     for (let i = 0; i < 60; i++) expect((await client.get(`kill-${i}`, { r: 2 })).values.map(String)).toEqual([`v${i}`]);

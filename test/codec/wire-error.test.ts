@@ -9,6 +9,7 @@ import {
   OverloadedError,
   QuorumUnavailableError,
   ShoalError,
+  StaleRingError,
   TimeoutError,
   TooLargeError,
   UnauthorizedError,
@@ -28,6 +29,7 @@ const TABLE = [
   [WireErrorCode.OVERLOADED, OverloadedError, ErrorCodes.OVERLOADED],
   [WireErrorCode.INTERNAL, InternalError, ErrorCodes.INTERNAL],
   [WireErrorCode.UNAVAILABLE, UnavailableError, ErrorCodes.UNAVAILABLE],
+  [WireErrorCode.STALE_RING, StaleRingError, ErrorCodes.STALE_RING],
 ] as const;
 
 describe('error mapping', () => {

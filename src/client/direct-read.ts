@@ -1,0 +1,154 @@
+// A get coordinated by the SDK itself (the Dynamo paper's client-driven reads):
+// ask R of the key's replicas straight, merge their sibling sets, answer. It
+// saves the coordinator's hop, which is most of a get's cost. Anything it cannot
+// settle on its own rejects, and the client falls back to a coordinating node.
+import type { Member, SiblingSet } from '../codec/index.js';
+import type { LatencyWindow } from '../coordinator/index.js';
+import { ShoalError, UnavailableError } from '../errors.js';
+import type { Body } from '../transport/index.js';
+import { liveValues, sameVersions, sync } from '../version/index.js';
+
+export interface GetResult {
+  values: Buffer[];
+  context: Buffer;
+}
+
+/** What a direct read needs of the client (one object, not one per read). */
+export interface DirectReadOwner {
+  /** One request to a node, with the client's deadline. */
+  request(m: Member, body: Body): Promise<Body>;
+  /** Recent replica-read times (ms), for when to ask one more replica. */
+  readonly times: LatencyWindow;
+  /** Called with the number of replicas read when the asked ones disagreed (read repair). */
+  repair(key: Buffer): void;
+  /** Called when a replica answered that the client's ring is not its own. */
+  staleRing(): void;
+  /** Counted when a slow read made the client ask one more replica. */
+  speculated(): void;
+}
+
+/**
+ * One get: asks `r` replicas, then a spare for each one that is absent, fails or
+ * (after the window's percentile) is slow; resolves once r replicas hold the key,
+ * or once every asked one has answered and at least r did (absent counts then, as
+ * Riak's notfound_ok = false). When all asked replicas have answered, those that
+ * differ from the merge get a read repair through the owner.
+ */
+export class DirectRead {
+  readonly done: Promise<GetResult>;
+  private resolve!: (v: GetResult) => void;
+  private reject!: (e: Error) => void;
+  private merged: SiblingSet | undefined;
+  private readonly answers: Array<SiblingSet | undefined> = [];
+  private asked = 0;
+  private outstanding = 0;
+  private found = 0;
+  private absent = 0;
+  private settled = false;
+  private lastError: unknown;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly started: number;
+
+  constructor(
+    private readonly owner: DirectReadOwner,
+    private readonly key: Buffer,
+    private readonly r: number,
+    private readonly replicas: readonly Member[],
+    private readonly ringId: Uint8Array,
+  ) {
+    this.done = new Promise<GetResult>((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
+    this.started = performance.now();
+    for (let i = 0; i < r; i++) this.ask();
+    const delay = owner.times.current;
+    if (delay !== undefined && this.asked < replicas.length) {
+      this.timer = setTimeout(() => {
+        if (!this.settled && this.ask()) owner.speculated();
+      }, Math.max(1, Math.ceil(delay)));
+    }
+  }
+
+  /** Asks the next replica; false when every one has been asked. */
+  private ask(): boolean {
+    const m = this.replicas[this.asked++];
+    if (m === undefined) return false;
+    this.outstanding++;
+    this.owner.request(m, { kind: 'replicaRead', value: { key: this.key, readFor: '', ringId: this.ringId } }).then(
+      (reply) => this.answered(reply),
+      (err: unknown) => this.failed(err),
+    );
+    return true;
+  }
+
+  private answered(reply: Body): void {
+    this.outstanding--;
+    if (reply.kind !== 'replicaReadReply') return this.failed(new UnavailableError(`replica read answered with ${reply.kind}`), false);
+    this.owner.times.record(performance.now() - this.started);
+    const set = reply.value.found && reply.value.set ? reply.value.set : undefined;
+    this.answers.push(set);
+    if (set !== undefined) {
+      try {
+        this.merged = sync(this.merged, set);
+      } catch (err) {
+        // A set that does not merge (a faulty replica): treat it as a failed read.
+        this.answers.pop();
+        return this.failed(err, false);
+      }
+      this.found++;
+    } else {
+      this.absent++;
+      if (!this.settled) this.ask();
+    }
+    this.check();
+  }
+
+  private failed(err: unknown, counted = true): void {
+    if (counted) this.outstanding--;
+    this.lastError = err;
+    if (err instanceof ShoalError && err.code === 'SHOAL_STALE_RING') this.owner.staleRing();
+    if (!this.settled) this.ask();
+    this.check();
+  }
+
+  private check(): void {
+    if (!this.settled) {
+      if (this.found >= this.r) this.finish();
+      else if (this.outstanding === 0) {
+        // Every replica asked has answered and there is no one left to ask.
+        if (this.found + this.absent >= this.r) this.finish();
+        else {
+          this.settle();
+          this.reject(this.lastError instanceof Error ? this.lastError : new UnavailableError('too few replicas answered'));
+        }
+      }
+    }
+    if (this.outstanding === 0 && this.merged !== undefined) this.repairIfDiffering();
+  }
+
+  private finish(): void {
+    this.settle();
+    const m = this.merged;
+    this.resolve({ values: liveValues(m, Date.now()), context: m ? Buffer.from(m.clock) : EMPTY });
+  }
+
+  private settle(): void {
+    this.settled = true;
+    clearTimeout(this.timer);
+  }
+
+  /** Once, after the last answer: a replica that was absent or behind gets the merge. */
+  private repairIfDiffering(): void {
+    const m = this.merged!;
+    this.merged = undefined;
+    for (const set of this.answers) {
+      if (set === undefined || !sameVersions(set, m)) {
+        this.owner.repair(this.key);
+        return;
+      }
+    }
+  }
+}
+
+const EMPTY = Buffer.alloc(0);
