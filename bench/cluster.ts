@@ -92,10 +92,18 @@ async function main(): Promise<void> {
       else if (p === 'update') await phase('update', procs, (i) => client.put(`key:${i % keys}`, value, { context: contexts[i % keys] }).then(remember(i % keys)));
       else if (p === 'get') {
         const before = { ...client.stats };
-        await phase('get', procs, (i) => client.get(`key:${(i * 7919) % keys}`));
+        let gets = 0;
+        let found = 0;
+        await phase('get', procs, (i) =>
+          client.get(`key:${(i * 7919) % keys}`).then((r) => {
+            gets++;
+            if (r.values.length > 0) found++;
+          }),
+        );
         const s = client.stats;
+        // Keys the put phase did not reach are absent: every replica is asked before "not found".
         console.log(
-          `      SDK-coordinated reads ${s.directReads - before.directReads}, speculative ${s.speculativeReads - before.speculativeReads}, ` +
+          `      ${((100 * found) / Math.max(1, gets)).toFixed(0)}% of gets found their key; SDK-coordinated reads ${s.directReads - before.directReads}, speculative ${s.speculativeReads - before.speculativeReads}, ` +
             `fallbacks to a node ${s.readFallbacks - before.readFallbacks}, read repairs ${s.readRepairs - before.readRepairs}`,
         );
       }

@@ -17,7 +17,7 @@ export interface GetResult {
 export interface DirectReadOwner {
   /** One request to a node, with the client's deadline. */
   request(m: Member, body: Body): Promise<Body>;
-  /** Recent replica-read times (ms), for when to ask one more replica. */
+  /** Recent direct-read times (ms, until R answers), for when to ask one more replica. */
   readonly times: LatencyWindow;
   /** Called with the number of replicas read when the asked ones disagreed (read repair). */
   repair(key: Buffer): void;
@@ -29,7 +29,8 @@ export interface DirectReadOwner {
 
 /**
  * One get: asks `r` replicas, then a spare for each one that is absent, fails or
- * (after the window's percentile) is slow; resolves once r replicas hold the key,
+ * is slow (the read takes longer than the window's percentile of recent reads,
+ * Cassandra's speculative_retry = '99p'); resolves once r replicas hold the key,
  * or once every asked one has answered and at least r did (absent counts then, as
  * Riak's notfound_ok = false). When all asked replicas have answered, those that
  * differ from the merge get a read repair through the owner.
@@ -64,11 +65,19 @@ export class DirectRead {
     for (let i = 0; i < r; i++) this.ask();
     const delay = owner.times.current;
     if (delay !== undefined && this.asked < replicas.length) {
-      this.timer = setTimeout(() => {
-        if (!this.settled && this.ask()) owner.speculated();
-      }, Math.max(1, Math.ceil(delay)));
+      this.timer = setTimeout(this.onSlow, Math.max(1, Math.ceil(delay)));
     }
   }
+
+  // Timers run before the loop reads sockets: after a stall (a GC pause, a busy
+  // turn) a reply may be waiting unread. Look again after the next poll for I/O.
+  private readonly onSlow = (): void => {
+    if (!this.settled) setImmediate(this.speculate);
+  };
+
+  private readonly speculate = (): void => {
+    if (!this.settled && this.ask()) this.owner.speculated();
+  };
 
   /** Asks the next replica; false when every one has been asked. */
   private ask(): boolean {
@@ -85,7 +94,6 @@ export class DirectRead {
   private answered(reply: Body): void {
     this.outstanding--;
     if (reply.kind !== 'replicaReadReply') return this.failed(new UnavailableError(`replica read answered with ${reply.kind}`), false);
-    this.owner.times.record(performance.now() - this.started);
     const set = reply.value.found && reply.value.set ? reply.value.set : undefined;
     this.answers.push(set);
     if (set !== undefined) {
@@ -129,6 +137,7 @@ export class DirectRead {
 
   private finish(): void {
     this.settle();
+    this.owner.times.record(performance.now() - this.started);
     const m = this.merged;
     this.resolve({ values: liveValues(m, Date.now()), context: m ? Buffer.from(m.clock) : EMPTY });
   }
