@@ -1,7 +1,7 @@
 // The node's side of the RPC protocol: each request kind goes to the part that
 // serves it. Input from the network is checked here before it reaches a part.
 import type { PushPull, ReplicaWrite, RingState, SiblingSet, WireError } from './codec/index.js';
-import { RingStateCodec, errorToWire, scopeOf } from './codec/index.js';
+import { RingStateCodec, errorToWire, scopeCode, scopeOf } from './codec/index.js';
 import { BadRequestError, StaleRingError, UnauthorizedError, UnknownMessageError } from './errors.js';
 import type { ShoalNode } from './node.js';
 import { type Replication, type RingKeeper, formatReplication, ringChecksum, toRingState } from './ring/index.js';
@@ -183,6 +183,7 @@ function ringReply(node: ShoalNode) {
     owners: [],
     n: node.coordinator.n,
     r: node.coordinator.r,
+    scope: scopeCode(node.coordinator.scope),
     ring: ring ? toRingState(ring) : null,
     replication: typeof node.replication === 'number' ? [] : Object.entries(node.replication).map(([dc, n]) => ({ dc, n })),
   };

@@ -1,8 +1,9 @@
 // The TypeScript SDK. It learns the ring from the cluster and sends each request
 // straight to a replica of the key (client-driven coordination, which the Dynamo
-// paper measured halving p99.9 latency), failing over along the ring walk.
+// paper measured halving p99.9 latency), failing over along the ring walk. Gets
+// it coordinates itself, reading R replicas (direct-read.ts).
 import type { Member, RingReply } from '../codec/index.js';
-import { MemberStatus, type QuorumScope, scopeCode } from '../codec/index.js';
+import { MemberStatus, type QuorumScope, scopeCode, scopeOf } from '../codec/index.js';
 import { LatencyWindow } from '../coordinator/index.js';
 import { BadRequestError, ClosedError, ShoalError, UnavailableError } from '../errors.js';
 import { PreferenceLists, fromRingState } from '../ring/index.js';
@@ -38,11 +39,11 @@ export interface ClientOptions {
   tls?: ClientTls;
   /**
    * Who coordinates a get. 'client' (default): the SDK asks R of the key's replicas
-   * itself and merges their answers, as the Dynamo paper's client-driven reads do;
-   * it saves a hop and about half of a get's CPU. A get it cannot settle alone (a
-   * replica down in its view of the cluster, a stale ring, too few answers, local
-   * scope, replicas per dc) goes to a node as with 'node'. 'node': every get goes
-   * to a replica node, which coordinates it.
+   * itself (in local scope, of those in its `dc`) and merges their answers, as the
+   * Dynamo paper's client-driven reads do; it saves a hop and about half of a get's
+   * CPU. A get it cannot settle alone (a replica down in its view of the cluster, a
+   * stale ring, too few answers, local scope without `dc`) goes to a node as with
+   * 'node'. 'node': every get goes to a replica node, which coordinates it.
    */
   readCoordination?: 'client' | 'node';
 }
@@ -114,8 +115,10 @@ interface Routing {
   ringId: Uint8Array;
   /** The cluster's default R, when the nodes say (0: they do not; gets without r go to a node). */
   r: number;
-  /** Direct reads possible at all: one replica count for every key (no replicas per dc). */
-  direct: boolean;
+  /** The nodes' default quorum scope; undefined when they do not say. */
+  scope: QuorumScope | undefined;
+  /** Replicas are placed per dc, so that local scope means the client's dc. */
+  perDc: boolean;
   /** The client's dc ('' when not set). */
   dc: string;
   members: Map<string, Member>;
@@ -126,8 +129,10 @@ interface Routing {
 interface Attempts {
   members: Member[];
   replicas: number;
-  /** The replicas alive in the client's view, in the order a direct read asks them; undefined when one is not. */
+  /** The key's replicas, in the order a direct read asks them (the client's dc first); undefined when one is not alive in the client's view. */
   readers: Member[] | undefined;
+  /** With replicas per dc, those in the client's dc (a local-scope read); undefined when one is not alive, or the client has no dc. */
+  localReaders: Member[] | undefined;
 }
 
 const RETRYABLE = new Set(['SHOAL_UNAVAILABLE', 'SHOAL_TIMEOUT', 'SHOAL_OVERLOADED', 'SHOAL_CLOSED']);
@@ -150,7 +155,7 @@ export class Client {
   private refreshing: Promise<void> | undefined;
 
   private readonly requestOptions: { timeoutMs: number };
-  private readonly directReads: DirectReadOwner | undefined;
+  private readonly readOwner: DirectReadOwner | undefined;
 
   private constructor(
     private readonly peers: RpcPeers,
@@ -162,15 +167,13 @@ export class Client {
     this.requestOptions = { timeoutMs };
     if (readCoordination === 'client') {
       const stats = this.stats;
-      this.directReads = {
+      this.readOwner = {
         request: (m, body) => this.peers.request(m.host, m.port, body, this.requestOptions),
         times: new LatencyWindow(99),
-        repair: (key) => {
-          // A node reads every replica (r = n) and repairs those behind; the answer is not needed.
+        repair: (key, replicas, scope) => {
+          // A node reads every replica the direct read could ask and repairs those behind; the answer is not needed.
           stats.readRepairs++;
-          const lists = this.routing!.lists;
-          const r = lists.replicas(lists.partitionOf(key)).length;
-          this.send(key, { kind: 'clientGet', value: { key, r, scope: 0 } }).catch(() => undefined);
+          this.send(key, { kind: 'clientGet', value: { key, r: replicas, scope } }).catch(() => undefined);
         },
         staleRing: () => void this.refreshRing().catch(() => undefined),
         speculated: () => stats.speculativeReads++,
@@ -238,8 +241,8 @@ export class Client {
     try {
       const k = toKey(key);
       const body: Body = { kind: 'clientGet', value: { key: k, r: options.r ?? 0, scope: scopeCode(options.scope) } };
-      if (this.directReads !== undefined && options.scope === undefined && !this.closed) {
-        const read = this.directRead(k, options.r);
+      if (this.readOwner !== undefined && !this.closed) {
+        const read = this.directRead(k, options.r, options.scope);
         if (read !== undefined) return read.then(undefined, () => this.readFallback(k, body));
       }
       return this.send(k, body).then(getResult);
@@ -249,17 +252,21 @@ export class Client {
   }
 
   /** A get the SDK coordinates itself, or undefined when it cannot (see readCoordination). */
-  private directRead(key: Buffer, r: number | undefined): Promise<GetResult> | undefined {
+  private directRead(key: Buffer, r: number | undefined, scope: QuorumScope | undefined): Promise<GetResult> | undefined {
     const routing = this.routing!;
     const need = r ?? routing.r;
-    if (!routing.direct || !(need >= 1)) return undefined;
-    const readers = attemptsFor(routing, key).readers;
+    if (!(need >= 1)) return undefined;
+    // Local scope means the coordinator's dc, which is the client's (its requests go there first).
+    const s = scope ?? routing.scope;
+    if (routing.perDc && s === undefined) return undefined;
+    const a = attemptsFor(routing, key);
+    const readers = routing.perDc && s === 'local' ? a.localReaders : a.readers;
     // Out-of-range r goes to a node too, which answers with the usual error.
     if (readers === undefined || !Number.isInteger(need) || need > readers.length) return undefined;
     this.stats.requests++;
     this.stats.direct++;
     this.stats.directReads++;
-    return new DirectRead(this.directReads!, key, need, readers, routing.ringId).done;
+    return new DirectRead(this.readOwner!, key, need, readers, routing.ringId, scopeCode(s)).done;
   }
 
   private readFallback(key: Buffer, body: Body): Promise<GetResult> {
@@ -403,7 +410,7 @@ function attemptsFor(routing: Routing, key: Buffer): Attempts {
   if (a === undefined) {
     const walk = routing.lists.walk(p);
     const n = routing.lists.replicas(p).length;
-    let readers: Member[] | undefined = routing.direct ? [] : undefined;
+    let readers: Member[] | undefined = [];
     const members: Member[] = [];
     let replicas = 0;
     // [from, to, alive, near]: near undefined means either.
@@ -430,10 +437,23 @@ function attemptsFor(routing: Routing, key: Buffer): Attempts {
     // A replica missing from the client's view (or not alive in it): the key's data
     // may be on a stand-in, which only a node's sloppy-quorum read finds.
     if (readers !== undefined && readers.length < n) readers = undefined;
-    a = { members, replicas, readers };
+    a = { members, replicas, readers, localReaders: routing.perDc && routing.dc !== '' ? localReaders(routing, p) : undefined };
     routing.order[p] = a;
   }
   return a;
+}
+
+/** A partition's replicas in the client's dc, all alive in its view; undefined otherwise (or when it has none there). */
+function localReaders(routing: Routing, p: number): Member[] | undefined {
+  const out: Member[] = [];
+  for (const id of routing.lists.replicas(p)) {
+    const m = routing.members.get(id);
+    if (m === undefined) return undefined;
+    if (m.dc !== routing.dc) continue;
+    if (m.status !== MemberStatus.ALIVE) return undefined;
+    out.push(m);
+  }
+  return out.length > 0 ? out : undefined;
 }
 
 function routingOf(reply: RingReply, dc: string): Routing {
@@ -450,7 +470,8 @@ function routingOf(reply: RingReply, dc: string): Routing {
     lists,
     ringId: lists.ringId,
     r: reply.r ?? 0,
-    direct: perDc.length === 0,
+    scope: scopeOf(reply.scope),
+    perDc: perDc.length > 0,
     dc,
     members,
     order: new Array<Attempts | undefined>(lists.partitions),

@@ -2,7 +2,7 @@
 // ask R of the key's replicas straight, merge their sibling sets, answer. It
 // saves the coordinator's hop, which is most of a get's cost. Anything it cannot
 // settle on its own rejects, and the client falls back to a coordinating node.
-import type { Member, SiblingSet } from '../codec/index.js';
+import type { Member, QuorumScopeCode, SiblingSet } from '../codec/index.js';
 import type { LatencyWindow } from '../coordinator/index.js';
 import { ShoalError, UnavailableError } from '../errors.js';
 import type { Body } from '../transport/index.js';
@@ -19,8 +19,8 @@ export interface DirectReadOwner {
   request(m: Member, body: Body): Promise<Body>;
   /** Recent direct-read times (ms, until R answers), for when to ask one more replica. */
   readonly times: LatencyWindow;
-  /** Called with the number of replicas read when the asked ones disagreed (read repair). */
-  repair(key: Buffer): void;
+  /** Called when the asked replicas disagreed: a node should read (and repair) these many, in this scope. */
+  repair(key: Buffer, replicas: number, scope: QuorumScopeCode): void;
   /** Called when a replica answered that the client's ring is not its own. */
   staleRing(): void;
   /** Counted when a slow read made the client ask one more replica. */
@@ -56,6 +56,7 @@ export class DirectRead {
     private readonly r: number,
     private readonly replicas: readonly Member[],
     private readonly ringId: Uint8Array,
+    private readonly scope: QuorumScopeCode,
   ) {
     this.done = new Promise<GetResult>((resolve, reject) => {
       this.resolve = resolve;
@@ -153,7 +154,7 @@ export class DirectRead {
     this.merged = undefined;
     for (const set of this.answers) {
       if (set === undefined || !sameVersions(set, m)) {
-        this.owner.repair(this.key);
+        this.owner.repair(this.key, this.replicas.length, this.scope);
         return;
       }
     }

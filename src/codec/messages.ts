@@ -179,6 +179,8 @@ export interface RingReply {
   replication?: DcReplicas[];
   /** The node's default R (0 from nodes that predate it). */
   r?: number;
+  /** The node's default quorum scope (DEFAULT from nodes that predate it). */
+  scope?: QuorumScopeCode;
 }
 export interface DcReplicas {
   dc: string;

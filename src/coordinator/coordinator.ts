@@ -135,6 +135,11 @@ export class Coordinator {
     return this.o.r;
   }
 
+  /** Which replicas R and W count when a request does not say. */
+  get scope(): QuorumScope {
+    return this.o.scope ?? 'global';
+  }
+
   constructor(private readonly o: CoordinatorOptions) {
     for (const [name, v] of [
       ['n', o.n],

@@ -3,7 +3,7 @@
 // for a read repair. The cluster tests (test/cluster/direct-read.test.ts) run it
 // against real nodes.
 import { describe, expect, it } from 'vitest';
-import type { Member, SiblingSet } from '../../src/codec/index.js';
+import { type Member, QuorumScopeCode, type SiblingSet } from '../../src/codec/index.js';
 import { DirectRead, type DirectReadOwner } from '../../src/client/direct-read.js';
 import { LatencyWindow } from '../../src/coordinator/index.js';
 import { StaleRingError, UnavailableError } from '../../src/errors.js';
@@ -13,6 +13,7 @@ import { EMPTY_CONTEXT, applyWrite } from '../../src/version/index.js';
 const member = (id: string): Member => ({ id, host: '127.0.0.1', port: 1 }) as Member;
 const REPLICAS = [member('a'), member('b'), member('c')];
 const RING = Buffer.alloc(8, 7);
+const SCOPE = QuorumScopeCode.LOCAL;
 
 function write(current: SiblingSet | undefined, actor: bigint, counter: number, value: string, context = EMPTY_CONTEXT): SiblingSet {
   return applyWrite(current, { actor, counter, context, value: Buffer.from(value), tombstone: false, expiresAt: 0, writtenAt: 1 });
@@ -26,8 +27,8 @@ interface Pending {
 }
 
 /** An owner whose requests wait until the test answers them. */
-function scripted(times = new LatencyWindow(99)): { owner: DirectReadOwner; asked: Pending[]; repairs: number; stale: number; speculated: number } {
-  const state = { asked: [] as Pending[], repairs: 0, stale: 0, speculated: 0, owner: undefined as unknown as DirectReadOwner };
+function scripted(times = new LatencyWindow(99)): { owner: DirectReadOwner; asked: Pending[]; repairs: number; repairOf: unknown[]; stale: number; speculated: number } {
+  const state = { asked: [] as Pending[], repairs: 0, repairOf: [] as unknown[], stale: 0, speculated: 0, owner: undefined as unknown as DirectReadOwner };
   state.owner = {
     request: (m, body) =>
       new Promise<Body>((resolve, reject) => {
@@ -39,7 +40,10 @@ function scripted(times = new LatencyWindow(99)): { owner: DirectReadOwner; aske
         });
       }),
     times,
-    repair: () => void state.repairs++,
+    repair: (key, replicas, scope) => {
+      state.repairs++;
+      state.repairOf = [String(key), replicas, scope];
+    },
     staleRing: () => void state.stale++,
     speculated: () => void state.speculated++,
   };
@@ -52,7 +56,7 @@ describe('DirectRead', () => {
   it('asks R replicas with the ring id, answers with their merge, and repairs nothing when they agree', async () => {
     const s = scripted();
     const set = write(undefined, 1n, 1, 'v1');
-    const read = new DirectRead(s.owner, Buffer.from('k'), 2, REPLICAS, RING);
+    const read = new DirectRead(s.owner, Buffer.from('k'), 2, REPLICAS, RING, SCOPE);
     expect(s.asked.map((p) => p.node)).toEqual(['a', 'b']);
     const body = s.asked[0]!.body;
     expect(body.kind === 'replicaRead' && Buffer.from(body.value.ringId!).equals(RING) && body.value.readFor === '').toBe(true);
@@ -69,16 +73,18 @@ describe('DirectRead', () => {
     const s = scripted();
     const x = write(undefined, 1n, 1, 'x');
     const both = write(x, 2n, 1, 'y');
-    const read = new DirectRead(s.owner, Buffer.from('k'), 2, REPLICAS, RING);
+    const read = new DirectRead(s.owner, Buffer.from('k'), 2, REPLICAS, RING, SCOPE);
     s.asked[0]!.reply(x);
     s.asked[1]!.reply(both);
     expect((await read.done).values.map(String).sort()).toEqual(['x', 'y']);
     expect(s.repairs).toBe(1);
+    // The node that repairs reads every replica the direct read could ask, in its scope.
+    expect(s.repairOf).toEqual(['k', 3, QuorumScopeCode.LOCAL]);
   });
 
   it('asks the spare for an absent reply, and answers "absent" only after every replica said so', async () => {
     const s = scripted();
-    const read = new DirectRead(s.owner, Buffer.from('k'), 2, REPLICAS, RING);
+    const read = new DirectRead(s.owner, Buffer.from('k'), 2, REPLICAS, RING, SCOPE);
     let done = false;
     void read.done.then(() => (done = true));
     s.asked[0]!.reply(undefined);
@@ -95,7 +101,7 @@ describe('DirectRead', () => {
   it('answers from two holders when the third is absent, and repairs the absent one', async () => {
     const s = scripted();
     const set = write(undefined, 1n, 1, 'v');
-    const read = new DirectRead(s.owner, Buffer.from('k'), 2, REPLICAS, RING);
+    const read = new DirectRead(s.owner, Buffer.from('k'), 2, REPLICAS, RING, SCOPE);
     s.asked[0]!.reply(undefined);
     s.asked[1]!.reply(set);
     await settle();
@@ -107,7 +113,7 @@ describe('DirectRead', () => {
   it('replaces a failed replica with the spare, and rejects when too few can answer', async () => {
     const s = scripted();
     const set = write(undefined, 1n, 1, 'v');
-    const ok = new DirectRead(s.owner, Buffer.from('k'), 2, REPLICAS, RING);
+    const ok = new DirectRead(s.owner, Buffer.from('k'), 2, REPLICAS, RING, SCOPE);
     s.asked[0]!.fail(new UnavailableError('down'));
     s.asked[1]!.reply(set);
     await settle();
@@ -116,7 +122,7 @@ describe('DirectRead', () => {
     expect((await ok.done).values.map(String)).toEqual(['v']);
 
     const t = scripted();
-    const bad = new DirectRead(t.owner, Buffer.from('k'), 2, REPLICAS, RING);
+    const bad = new DirectRead(t.owner, Buffer.from('k'), 2, REPLICAS, RING, SCOPE);
     t.asked[0]!.fail(new StaleRingError('moved on'));
     t.asked[1]!.reply(set);
     await settle();
@@ -130,7 +136,7 @@ describe('DirectRead', () => {
     times.record(1);
     const s = scripted(times);
     const set = write(undefined, 1n, 1, 'v');
-    const read = new DirectRead(s.owner, Buffer.from('k'), 2, REPLICAS, RING);
+    const read = new DirectRead(s.owner, Buffer.from('k'), 2, REPLICAS, RING, SCOPE);
     s.asked[0]!.reply(set);
     // No reply from b: within a bounded wait the spare is asked, and its reply completes the read.
     const deadline = Date.now() + 10_000;

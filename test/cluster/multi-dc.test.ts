@@ -59,6 +59,28 @@ describe('a cluster with replicas per data centre (dc1:2, dc2:2)', () => {
     expect(await sum(dc1(), 'passedOn')).toBe(before.passedOn + 40);
   });
 
+  it('has a dc2 client read dc2\'s replicas itself in local scope, and dc2 first in global scope', async () => {
+    const client = await cluster.client({ dc: 'dc2' });
+    for (let i = 0; i < 30; i++) await client.put(`near-${i}`, `v${i}`);
+    for (let i = 0; i < 30; i++) await waitFor(`near-${i} on 4 nodes`, async () => (await copies(`near-${i}`, `v${i}`)) === 4, 10_000);
+    const before = { dc1: await sum(dc1(), 'replicaReads'), dc2: await sum(dc2(), 'replicaReads'), gets: await sum(cluster.nodes, 'gets') };
+    for (let i = 0; i < 30; i++) expect((await client.get(`near-${i}`)).values.map(String)).toEqual([`v${i}`]);
+    expect(client.stats.directReads).toBe(30);
+    expect(client.stats.readFallbacks).toBe(0);
+    // No node coordinated them, dc1 was not asked, and both dc2 replicas were (R=2 of 2 there).
+    expect(await sum(cluster.nodes, 'gets')).toBe(before.gets);
+    expect(await sum(dc1(), 'replicaReads')).toBe(before.dc1);
+    expect(await sum(dc2(), 'replicaReads')).toBe(before.dc2 + 60);
+    const mid = { dc1: await sum(dc1(), 'replicaReads'), dc2: await sum(dc2(), 'replicaReads') };
+    for (let i = 0; i < 30; i++) expect((await client.get(`near-${i}`, { scope: 'global', r: 3 })).values.map(String)).toEqual([`v${i}`]);
+    expect(client.stats.directReads).toBe(60);
+    // R=3 of any dc: the two near replicas, then one in dc1.
+    expect((await sum(dc2(), 'replicaReads')) - mid.dc2).toBeGreaterThanOrEqual(60);
+    expect((await sum(dc1(), 'replicaReads')) - mid.dc1).toBeGreaterThanOrEqual(30);
+    // r beyond dc2's replicas in local scope goes to a node, which says why it cannot be met.
+    await expect(client.get('near-0', { r: 3 })).rejects.toThrow(/in local scope needs 3 replicas in dc dc2/);
+  });
+
   it('takes ?scope= over HTTP and refuses an unknown one', async () => {
     const base = `http://127.0.0.1:${cluster.nodes[0]!.httpPort}/kv/http-scope`;
     expect((await fetch(`${base}?scope=global&w=3`, { method: 'PUT', body: 'x' })).status).toBe(204);
