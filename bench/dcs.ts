@@ -11,7 +11,8 @@
 //   SHOAL_BENCH_SECONDS (default 10 per phase), SHOAL_BENCH_INFLIGHT (requests in
 //   flight, default 8), SHOAL_BENCH_PROBES (staleness probes, default 200),
 //   SHOAL_BENCH_PROFILE (lan, the default, or fast), SHOAL_BENCH_PROF (a folder:
-//   the node processes write .cpuprofile files there).
+//   the node processes write .cpuprofile files there), SHOAL_BENCH_READ_COORDINATION
+//   (the SDK's readCoordination: client, the default, or node).
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
@@ -24,6 +25,8 @@ const seconds = Number(process.env['SHOAL_BENCH_SECONDS'] ?? 10);
 const inflight = Number(process.env['SHOAL_BENCH_INFLIGHT'] ?? 8);
 const probes = Number(process.env['SHOAL_BENCH_PROBES'] ?? 200);
 const profile = benchProfile(process.env['SHOAL_BENCH_PROFILE'] ?? 'lan');
+const readCoordination = (process.env['SHOAL_BENCH_READ_COORDINATION'] ?? 'client') as 'client' | 'node';
+if (readCoordination !== 'client' && readCoordination !== 'node') throw new Error('SHOAL_BENCH_READ_COORDINATION must be client or node');
 const KEYS = 100_000;
 const DCS = ['east', 'west'] as const;
 const PER_DC = 3;
@@ -68,9 +71,9 @@ async function main(): Promise<void> {
         if (seeds.length === 0) seeds.push(`127.0.0.1:${port}`);
       }
     }
-    const east = await Client.connect({ seeds, clusterKey: keyHex, dc: 'east' });
+    const east = await Client.connect({ seeds, clusterKey: keyHex, dc: 'east', readCoordination });
     clients.push(east);
-    const west = await Client.connect({ seeds, clusterKey: keyHex, dc: 'west' });
+    const west = await Client.connect({ seeds, clusterKey: keyHex, dc: 'west', readCoordination });
     clients.push(west);
     await waitForRing(east, DCS.length * PER_DC);
     await waitOutGrace(profile);
@@ -78,7 +81,7 @@ async function main(): Promise<void> {
     const value = randomBytes(200);
     console.log(
       `2 dcs × ${PER_DC} nodes (--replication east:3,west:3, R=W=2), ${rtt} ms round trip between the dcs, ` +
-        `client in east with ${inflight} requests in flight, 200-byte values, ${seconds} s per phase`,
+        `client in east with ${inflight} requests in flight, 200-byte values, ${seconds} s per phase, gets coordinated by the ${readCoordination === 'client' ? 'SDK' : 'nodes'}`,
     );
     const o = { seconds, inflight };
     await phase('warm', procs, o, (i) => east.put(`warm:${i % KEYS}`, value)); // JIT and caches, on keys of its own
