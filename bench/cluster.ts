@@ -36,7 +36,7 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Client } from '../src/client/index.js';
 import { packageRoot } from '../src/paths.js';
-import { benchDir, benchProfile, envWords, phase as runPhase, profFlags, startNode as startShoal, stopAll, waitForRing, waitOutGrace } from './node-procs.js';
+import { benchDir, benchProfile, envReadCoordination, envWords, phase as runPhase, profFlags, startNode as startShoal, stopAll, waitForRing, waitOutGrace } from './node-procs.js';
 
 const seconds = Number(process.env['SHOAL_BENCH_SECONDS'] ?? 10);
 const inflight = Number(process.env['SHOAL_BENCH_INFLIGHT'] ?? 64);
@@ -47,8 +47,7 @@ const startArgs = envWords('SHOAL_BENCH_START_ARGS');
 const tlsDir = process.env['SHOAL_BENCH_TLS'] === '1' ? join(packageRoot(), 'test/fixtures/tls') : undefined;
 if (tlsDir !== undefined) startArgs.push('--tls-cert', join(tlsDir, 'node.pem'), '--tls-key', join(tlsDir, 'node.key'), '--tls-ca', join(tlsDir, 'ca.pem'));
 const profile = benchProfile(process.env['SHOAL_BENCH_PROFILE'] ?? 'lan');
-const readCoordination = (process.env['SHOAL_BENCH_READ_COORDINATION'] ?? 'client') as 'client' | 'node';
-if (readCoordination !== 'client' && readCoordination !== 'node') throw new Error('SHOAL_BENCH_READ_COORDINATION must be client or node');
+const readCoordination = envReadCoordination();
 
 function startNode(dir: string, keyFile: string, id: string, seeds: string[]): Promise<{ child: ChildProcess; port: number }> {
   return startShoal({

@@ -18,15 +18,14 @@ import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { Client } from '../src/client/index.js';
 import { DC_RTT_ENV } from '../src/cli/dc-delay.js';
-import { benchDir, benchProfile, ms, percentile, phase, profFlags, startNode, stopAll, waitForRing, waitOutGrace } from './node-procs.js';
+import { benchDir, benchProfile, envReadCoordination, ms, percentile, phase, profFlags, startNode, stopAll, waitForRing, waitOutGrace } from './node-procs.js';
 
 const rtt = Number(process.env['SHOAL_BENCH_DC_RTT'] ?? 40);
 const seconds = Number(process.env['SHOAL_BENCH_SECONDS'] ?? 10);
 const inflight = Number(process.env['SHOAL_BENCH_INFLIGHT'] ?? 8);
 const probes = Number(process.env['SHOAL_BENCH_PROBES'] ?? 200);
 const profile = benchProfile(process.env['SHOAL_BENCH_PROFILE'] ?? 'lan');
-const readCoordination = (process.env['SHOAL_BENCH_READ_COORDINATION'] ?? 'client') as 'client' | 'node';
-if (readCoordination !== 'client' && readCoordination !== 'node') throw new Error('SHOAL_BENCH_READ_COORDINATION must be client or node');
+const readCoordination = envReadCoordination();
 const KEYS = 100_000;
 const DCS = ['east', 'west'] as const;
 const PER_DC = 3;

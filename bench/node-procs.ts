@@ -153,6 +153,13 @@ export function envWords(name: string): string[] {
   return (process.env[name] ?? '').split(' ').filter((w) => w !== '');
 }
 
+/** SHOAL_BENCH_READ_COORDINATION: the SDK's readCoordination (default 'client'). */
+export function envReadCoordination(): 'client' | 'node' {
+  const v = process.env['SHOAL_BENCH_READ_COORDINATION'] ?? 'client';
+  if (v !== 'client' && v !== 'node') throw new Error('SHOAL_BENCH_READ_COORDINATION must be client or node');
+  return v;
+}
+
 /** A node's `GET /status` on its HTTP port, parsed as the fields the caller reads. */
 export async function nodeStatus<T>(httpPort: number): Promise<T> {
   return (await (await fetch(`http://127.0.0.1:${httpPort}/status`)).json()) as T;
