@@ -2,7 +2,7 @@
 // serves it. Input from the network is checked here before it reaches a part.
 import type { PushPull, ReplicaWrite, RingState, SiblingSet, WireError } from './codec/index.js';
 import { RingStateCodec, errorToWire, scopeCode, scopeOf } from './codec/index.js';
-import { BadRequestError, StaleRingError, UnauthorizedError, UnknownMessageError } from './errors.js';
+import { BadRequestError, StaleRingError, TooLargeError, UnauthorizedError, UnknownMessageError } from './errors.js';
 import type { ShoalNode } from './node.js';
 import { type Replication, type RingKeeper, formatReplication, ringChecksum, toRingState } from './ring/index.js';
 import type { Body, PeerInfo } from './transport/index.js';
@@ -210,8 +210,10 @@ function forClients(peer: PeerInfo): UnauthorizedError {
   return new UnauthorizedError(`client ${peer.client} may only get, put and delete keys and read the ring`);
 }
 
+/** The same errors as a coordinated request's (Coordinator.checkKey): the SDK reads replicas directly. */
 function checkedKey(key: Uint8Array, max: number): Buffer {
-  if (key.length === 0 || key.length > max) throw new BadRequestError(`key must be 1 to ${max} bytes`);
+  if (key.length === 0) throw new BadRequestError('key must not be empty');
+  if (key.length > max) throw new TooLargeError(`the key is ${key.length} bytes; the limit is ${max}`);
   return Buffer.from(key);
 }
 

@@ -8,7 +8,7 @@ import { LatencyWindow } from '../coordinator/index.js';
 import { BadRequestError, ClosedError, ShoalError, UnavailableError } from '../errors.js';
 import { PreferenceLists, fromRingState } from '../ring/index.js';
 import { type ClientTls, Keyring, RpcPeers, parseKey, parseToken, type Body } from '../transport/index.js';
-import { DirectRead, type DirectReadOwner, type GetResult } from './direct-read.js';
+import { DirectRead, type DirectReadOwner, type GetResult, isRequestError } from './direct-read.js';
 
 export interface ClientOptions {
   /** Nodes to learn the cluster from, as 'host:port'. */
@@ -243,7 +243,7 @@ export class Client {
       const body: Body = { kind: 'clientGet', value: { key: k, r: options.r ?? 0, scope: scopeCode(options.scope) } };
       if (this.readOwner !== undefined && !this.closed) {
         const read = this.directRead(k, options.r, options.scope);
-        if (read !== undefined) return read.then(undefined, () => this.readFallback(k, body));
+        if (read !== undefined) return read.then(undefined, (err: unknown) => this.readFallback(k, body, err));
       }
       return this.send(k, body).then(getResult);
     } catch (err) {
@@ -269,7 +269,8 @@ export class Client {
     return new DirectRead(this.readOwner!, key, need, readers, routing.ringId, scopeCode(s)).done;
   }
 
-  private readFallback(key: Buffer, body: Body): Promise<GetResult> {
+  private readFallback(key: Buffer, body: Body, err: unknown): Promise<GetResult> {
+    if (isRequestError(err)) return Promise.reject(err);
     this.stats.readFallbacks++;
     return this.send(key, body).then(getResult);
   }

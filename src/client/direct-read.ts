@@ -117,6 +117,11 @@ export class DirectRead {
     if (counted) this.outstanding--;
     this.lastError = err;
     if (err instanceof ShoalError && err.code === 'SHOAL_STALE_RING') this.owner.staleRing();
+    if (isRequestError(err) && !this.settled) {
+      // Every replica would refuse the same request (a key over the limit): no spare, no fallback.
+      this.settle();
+      this.reject(err);
+    }
     if (!this.settled) this.ask();
     this.check();
   }
@@ -162,3 +167,8 @@ export class DirectRead {
 }
 
 const EMPTY = Buffer.alloc(0);
+
+/** An error in the request itself, which every node would answer alike. */
+export function isRequestError(err: unknown): err is ShoalError {
+  return err instanceof ShoalError && (err.code === 'SHOAL_BAD_REQUEST' || err.code === 'SHOAL_TOO_LARGE');
+}

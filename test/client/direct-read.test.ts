@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { type Member, QuorumScopeCode, type SiblingSet } from '../../src/codec/index.js';
 import { DirectRead, type DirectReadOwner } from '../../src/client/direct-read.js';
 import { LatencyWindow } from '../../src/coordinator/index.js';
-import { StaleRingError, UnavailableError } from '../../src/errors.js';
+import { StaleRingError, TooLargeError, UnavailableError } from '../../src/errors.js';
 import type { Body } from '../../src/transport/index.js';
 import { EMPTY_CONTEXT, applyWrite } from '../../src/version/index.js';
 
@@ -129,6 +129,14 @@ describe('DirectRead', () => {
     t.asked[2]!.fail(new UnavailableError('down'));
     await expect(bad.done).rejects.toThrow(UnavailableError);
     expect(t.stale).toBe(1);
+  });
+
+  it('rejects at once, with no spare, when a replica refuses the request itself', async () => {
+    const s = scripted();
+    const read = new DirectRead(s.owner, Buffer.from('k'), 2, REPLICAS, RING, SCOPE);
+    s.asked[0]!.fail(new TooLargeError('the key is 2048 bytes; the limit is 1024'));
+    await expect(read.done).rejects.toThrow(TooLargeError);
+    expect(s.asked).toHaveLength(2);
   });
 
   it('asks one more replica when the asked ones are slower than the recent percentile', async () => {

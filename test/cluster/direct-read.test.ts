@@ -5,7 +5,7 @@
 // has re-read the ring; and it keeps answering with a replica SIGKILLed.
 import { describe, expect, it } from 'vitest';
 import { rm } from 'node:fs/promises';
-import { StaleRingError } from '../../src/errors.js';
+import { StaleRingError, TooLargeError } from '../../src/errors.js';
 import { Keyring, RpcPeers, parseKey } from '../../src/transport/index.js';
 import { type ClusterNode, clusterPerFile, type ProcessCluster, waitFor } from '../support/cluster.js';
 
@@ -47,6 +47,15 @@ describe('gets coordinated by the SDK', () => {
     const beforeAbsent = await coordinatorTotals();
     for (let i = 0; i < 20; i++) expect((await client.get(`dr-nowhere-${i}`)).values).toEqual([]);
     expect((await coordinatorTotals()).replicaReads - beforeAbsent.replicaReads).toBe(60);
+  });
+
+  it('refuse a key over the limit with the nodes\' error, asking no spare and no node', async () => {
+    const client = await cluster.client();
+    const before = await coordinatorTotals();
+    await expect(client.get('k'.repeat(2000))).rejects.toThrow(TooLargeError);
+    expect(client.stats.directReads).toBe(1);
+    expect(client.stats.readFallbacks).toBe(0);
+    expect((await coordinatorTotals()).gets).toBe(before.gets);
   });
 
   it('see siblings, the write that resolves them, deletes and expiry as a node does', async () => {
