@@ -3,6 +3,8 @@
 import { afterAll, beforeAll } from 'vitest';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { createSocket } from 'node:dgram';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -69,13 +71,50 @@ export interface ClusterOptions {
   antiEntropy?: boolean;
 }
 
-/** Asks the OS for a free TCP port (for HTTP, which has no "pick one" setting). */
+/**
+ * A port free on 127.0.0.1 for TCP and UDP now, for a port given in advance (HTTP,
+ * or a node's --port in a shared seed list). It lies below the kernel's ephemeral
+ * range: a port the OS handed out (port 0) is freed at once, and in a parallel run
+ * another process's listener or outgoing connection could take it before the
+ * node binds it; the ephemeral allocator never hands out ports below its range.
+ */
 export async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
+  const low = ephemeralLow();
+  const from = Math.max(1024, low - 12_000);
+  for (let tries = 0; tries < 200; tries++) {
+    const port = from + Math.floor(Math.random() * (low - from));
+    if ((await canListen(port)) && (await canBindUdp(port))) return port;
+  }
+  throw new Error(`no free port found in ${from}..${low - 1}`);
+}
+
+function ephemeralLow(): number {
+  try {
+    const low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+    if (low > 2048) return low;
+  } catch {
+    // not Linux: the IANA range's start
+  }
+  return 49152;
+}
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = createServer();
+    srv.once('error', () => resolve(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
+  });
+}
+
+function canBindUdp(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = createSocket('udp4');
+    s.once('error', () => {
+      s.close();
+      resolve(false);
+    });
+    s.bind(port, '127.0.0.1', () => s.close(() => resolve(true)));
+  });
 }
 
 /** The sibling set the node on `port` holds for key, read as a peer reads it (replicaRead); throws when it holds none. */
