@@ -2,7 +2,8 @@
 // serves it. Input from the network is checked here before it reaches a part.
 import type { PushPull, ReplicaWrite, RingState, SiblingSet, WireError } from './codec/index.js';
 import { RingStateCodec, errorToWire, scopeCode, scopeOf } from './codec/index.js';
-import { BadRequestError, StaleRingError, TooLargeError, UnauthorizedError, UnknownMessageError } from './errors.js';
+import { BadRequestError, StaleRingError, UnauthorizedError, UnknownMessageError } from './errors.js';
+import { checkKeyLength } from './coordinator/index.js';
 import type { ShoalNode } from './node.js';
 import { type Replication, type RingKeeper, formatReplication, ringChecksum, toRingState } from './ring/index.js';
 import type { Body, PeerInfo } from './transport/index.js';
@@ -128,7 +129,7 @@ function replicaWrites(node: ShoalNode, writes: ReplicaWrite[]): Promise<Body> {
  */
 function checkRing(node: ShoalNode, ringId: Uint8Array): void {
   const mine = node.placement().ringId;
-  if (ringId.length !== mine.length || !mine.equals(ringId)) {
+  if (!mine.equals(ringId)) {
     throw new StaleRingError(`this node's ring is ${mine.toString('hex')}, the read was placed by ${Buffer.from(ringId.buffer, ringId.byteOffset, ringId.byteLength).toString('hex')}`);
   }
 }
@@ -210,10 +211,9 @@ function forClients(peer: PeerInfo): UnauthorizedError {
   return new UnauthorizedError(`client ${peer.client} may only get, put and delete keys and read the ring`);
 }
 
-/** The same errors as a coordinated request's (Coordinator.checkKey): the SDK reads replicas directly. */
+/** A key from a frame, checked as a coordinated request's is (the SDK reads replicas directly), in memory of its own. */
 function checkedKey(key: Uint8Array, max: number): Buffer {
-  if (key.length === 0) throw new BadRequestError('key must not be empty');
-  if (key.length > max) throw new TooLargeError(`the key is ${key.length} bytes; the limit is ${max}`);
+  checkKeyLength(key, max);
   return Buffer.from(key);
 }
 

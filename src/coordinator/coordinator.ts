@@ -312,10 +312,7 @@ export class Coordinator {
 
   private checkKey(key: Buffer): void {
     if (!Buffer.isBuffer(key)) throw new BadRequestError('key must be a Buffer');
-    if (key.length === 0) throw new BadRequestError('key must not be empty');
-    if (key.length > this.o.maxKeyBytes) {
-      throw new TooLargeError(`the key is ${key.length} bytes; the limit is ${this.o.maxKeyBytes}`);
-    }
+    checkKeyLength(key, this.o.maxKeyBytes);
   }
 
   private quorum(name: 'r' | 'w', v: number | undefined): number {
@@ -704,6 +701,15 @@ const RESOLVED = Promise.resolve();
 
 /** Thrown through write() when a touch finds nothing live: no write happens, and touch() answers touched: false. */
 const NOTHING_LIVE = new Error('nothing live to touch');
+
+/**
+ * The errors for a key's length, the same for a coordinated request and a replica
+ * read or write from the network (which the SDK also sends).
+ */
+export function checkKeyLength(key: Uint8Array, maxKeyBytes: number): void {
+  if (key.length === 0) throw new BadRequestError('key must not be empty');
+  if (key.length > maxKeyBytes) throw new TooLargeError(`the key is ${key.length} bytes; the limit is ${maxKeyBytes}`);
+}
 
 /** A quorum larger than the key's replicas (in this dc, local scope) can never be met: say so plainly. */
 function checkRingSize(ts: TargetSet, need: number, name: 'r' | 'w', counts?: (t: Target) => boolean, dc?: string): void {

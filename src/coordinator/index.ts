@@ -1,5 +1,5 @@
 // The coordinator face: quorum reads and writes, read repair, hinted handoff.
-export { Coordinator, type CoordinatorOptions, type CoordinatorStats, type ReadResult } from './coordinator.js';
+export { Coordinator, checkKeyLength, type CoordinatorOptions, type CoordinatorStats, type ReadResult } from './coordinator.js';
 export type { ClusterView, LocalReplica, QuorumScope, ReplicaPeers } from './ports.js';
 export { TargetSet, type Target } from './targets.js';
 export { LatencyWindow, parseSpeculativeRetry, type SpeculativeRetry } from './latency-window.js';
