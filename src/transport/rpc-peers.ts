@@ -19,6 +19,7 @@ import type { Keyring } from './keyring.js';
 import { encodeEnvelope } from './body.js';
 import type { Body, DecodedEnvelope } from './body.js';
 import { Connection } from './connection.js';
+import { PendingTable } from './pending-table.js';
 import type { ConnectionOwner } from './connection.js';
 import { copyCounters, newCounters } from './counters.js';
 import type { TransportCounters } from './counters.js';
@@ -89,6 +90,7 @@ export interface RpcPeersStats extends TransportCounters {
 }
 
 interface Pending {
+  id: number;
   resolve: (b: Body) => void;
   reject: (e: Error) => void;
   deadline: number;
@@ -207,6 +209,8 @@ export class RpcPeers {
   }
 }
 
+function noop(): void {}
+
 function tooLarge(size: number, limit: number): TooLargeError {
   return new TooLargeError(`request of ${size} bytes exceeds the frame limit of ${limit}`);
 }
@@ -234,8 +238,7 @@ class PeerSlot {
 /** One connection to one peer and the requests waiting on it. */
 class PeerLink implements ConnectionOwner {
   readonly conn: Connection;
-  private readonly pending = new Map<number, Pending>();
-  private nextId = 0;
+  private readonly pending = new PendingTable<Pending>();
   /** Requests encoded before the handshake completed, sent right after it. */
   private held: Uint8Array[] = [];
   private heldBytes = 0;
@@ -283,26 +286,37 @@ class PeerLink implements ConnectionOwner {
       pool.tally.overloaded++;
       return Promise.reject(new OverloadedError(`more than ${pool.maxQueuedBytes} bytes queued for ${this.conn.remote}`));
     }
-    let id = (this.nextId + 1) >>> 0;
-    while (id === 0 || this.pending.has(id)) id = (id + 1) >>> 0;
-    this.nextId = id;
+    // The entry takes its id now, for the frame; the promise's executor fills it in.
+    const entry: Pending = { id: 0, resolve: noop, reject: noop, deadline: performance.now() + timeoutMs };
+    const id = this.pending.add(entry);
     const delay = pool.options.faultFilter?.delayFor(this.slot.host, this.slot.port) ?? 0;
     let payload: Uint8Array | undefined;
+    let refused: Error | undefined;
     try {
       if (this.conn.isReady && delay === 0) {
         // The usual case: encoded straight into the connection's outbox.
         const size = this.conn.sendBody(id, body, pool.maxFrameBytes);
-        if (size > pool.maxFrameBytes) return Promise.reject(tooLarge(size, pool.maxFrameBytes));
+        if (size > pool.maxFrameBytes) refused = tooLarge(size, pool.maxFrameBytes);
       } else {
         payload = encodeEnvelope(id, body);
-        if (payload.length > pool.maxFrameBytes) return Promise.reject(tooLarge(payload.length, pool.maxFrameBytes));
+        if (payload.length > pool.maxFrameBytes) refused = tooLarge(payload.length, pool.maxFrameBytes);
       }
     } catch (err) {
-      return Promise.reject(err instanceof Error ? err : new TypeError(String(err)));
+      refused = err instanceof Error ? err : new TypeError(String(err));
+    }
+    if (refused !== undefined) {
+      this.pending.take(id);
+      return Promise.reject(refused);
     }
     pool.tally.requests++;
     return new Promise<Body>((resolve, reject) => {
-      this.pending.set(id, { resolve, reject, deadline: performance.now() + timeoutMs });
+      if (!this.pending.has(id)) {
+        // The connection closed while the frame was handed to it.
+        reject(this.slot.lastError ?? new ClosedError(`connection to ${this.conn.remote} closed`));
+        return;
+      }
+      entry.resolve = resolve;
+      entry.reject = reject;
       if (this.sweep === undefined) this.sweep = setInterval(() => this.expire(), SWEEP_MS);
       if (payload === undefined) return;
       if (delay > 0) {
@@ -351,13 +365,11 @@ class PeerLink implements ConnectionOwner {
 
   /** Answers the request a reply is for (one that timed out meanwhile is unmatched). */
   private settle(frame: DecodedEnvelope): void {
-    const id = frame.id;
-    const p = this.pending.get(id);
+    const p = this.pending.take(frame.id);
     if (p === undefined) {
       this.pool.tally.unmatched++;
       return;
     }
-    this.pending.delete(id);
     const kind = frame.kind;
     if (kind === 'error') {
       p.reject(errorFromWire(frame.value as WireError));
@@ -387,9 +399,7 @@ class PeerLink implements ConnectionOwner {
     this.delayed.clear();
     this.held = [];
     this.heldBytes = 0;
-    const pending = [...this.pending.values()];
-    this.pending.clear();
-    for (const p of pending) p.reject(err);
+    for (const p of this.pending.drain()) p.reject(err);
   }
 
   /** Rejects requests past their deadline; stops checking when none are left. */
@@ -400,12 +410,9 @@ class PeerLink implements ConnectionOwner {
       return;
     }
     const now = performance.now();
-    for (const [id, p] of this.pending) {
-      if (p.deadline <= now) {
-        this.pending.delete(id);
-        this.pool.tally.timeouts++;
-        p.reject(new TimeoutError(`no reply from ${this.conn.remote} within the request timeout`));
-      }
+    for (const p of this.pending.removeWhere((e) => e.deadline <= now)) {
+      this.pool.tally.timeouts++;
+      p.reject(new TimeoutError(`no reply from ${this.conn.remote} within the request timeout`));
     }
   }
 }
