@@ -168,7 +168,7 @@ export class Client {
     if (readCoordination === 'client') {
       const stats = this.stats;
       this.readOwner = {
-        request: (m, body) => this.peers.request(m.host, m.port, body, this.requestOptions),
+        send: (m, body, handler) => this.peers.send(m.host, m.port, body, this.requestOptions, handler),
         times: new LatencyWindow(99),
         repair: (key, replicas, scope) => {
           // A node reads every replica the direct read could ask and repairs those behind; the answer is not needed.
@@ -240,12 +240,11 @@ export class Client {
   get(key: string | Uint8Array, options: GetOptions = {}): Promise<GetResult> {
     try {
       const k = toKey(key);
-      const body: Body = { kind: 'clientGet', value: { key: k, r: options.r ?? 0, scope: scopeCode(options.scope) } };
       if (this.readOwner !== undefined && !this.closed) {
         const read = this.directRead(k, options.r, options.scope);
-        if (read !== undefined) return read.then(undefined, (err: unknown) => this.readFallback(k, body, err));
+        if (read !== undefined) return read.then(undefined, (err: unknown) => this.readFallback(k, options, err));
       }
-      return this.send(k, body).then(getResult);
+      return this.send(k, getBody(k, options)).then(getResult);
     } catch (err) {
       return Promise.reject(err as Error);
     }
@@ -269,10 +268,10 @@ export class Client {
     return new DirectRead(this.readOwner!, key, need, readers, routing.ringId, scopeCode(s)).done;
   }
 
-  private readFallback(key: Buffer, body: Body, err: unknown): Promise<GetResult> {
+  private readFallback(key: Buffer, options: GetOptions, err: unknown): Promise<GetResult> {
     if (isRequestError(err)) return Promise.reject(err);
     this.stats.readFallbacks++;
-    return this.send(key, body).then(getResult);
+    return this.send(key, getBody(key, options)).then(getResult);
   }
 
   /** Writes a value; with the context of a get, it replaces the versions that get saw. */
@@ -399,6 +398,10 @@ export class Client {
 }
 
 const EMPTY = Buffer.alloc(0);
+
+function getBody(key: Buffer, options: GetOptions): Body {
+  return { kind: 'clientGet', value: { key, r: options.r ?? 0, scope: scopeCode(options.scope) } };
+}
 
 /**
  * The nodes to send a key's request to, in order: its replicas (alive ones before

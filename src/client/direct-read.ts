@@ -5,7 +5,7 @@
 import type { Member, QuorumScopeCode, SiblingSet } from '../codec/index.js';
 import type { LatencyWindow } from '../coordinator/index.js';
 import { ShoalError, UnavailableError } from '../errors.js';
-import type { Body } from '../transport/index.js';
+import type { Body, ReplyHandler } from '../transport/index.js';
 import { liveValues, sameVersions, sync } from '../version/index.js';
 
 export interface GetResult {
@@ -15,8 +15,8 @@ export interface GetResult {
 
 /** What a direct read needs of the client (one object, not one per read). */
 export interface DirectReadOwner {
-  /** One request to a node, with the client's deadline. */
-  request(m: Member, body: Body): Promise<Body>;
+  /** One request to a node, with the client's deadline; the outcome goes to `handler`. */
+  send(m: Member, body: Body, handler: ReplyHandler): void;
   /** Recent direct-read times (ms, until R answers), for when to ask one more replica. */
   readonly times: LatencyWindow;
   /** Called when the asked replicas disagreed: a node should read (and repair) these many, in this scope. */
@@ -35,7 +35,7 @@ export interface DirectReadOwner {
  * Riak's notfound_ok = false). When all asked replicas have answered, those that
  * differ from the merge get a read repair through the owner.
  */
-export class DirectRead {
+export class DirectRead implements ReplyHandler {
   readonly done: Promise<GetResult>;
   private resolve!: (v: GetResult) => void;
   private reject!: (e: Error) => void;
@@ -65,30 +65,37 @@ export class DirectRead {
     this.started = performance.now();
     for (let i = 0; i < r; i++) this.ask();
     const delay = owner.times.current;
-    if (delay !== undefined && this.asked < replicas.length) {
-      this.timer = setTimeout(this.onSlow, Math.max(1, Math.ceil(delay)));
+    if (delay !== undefined && this.asked < replicas.length && !this.settled) {
+      this.timer = setTimeout(onSlow, Math.max(1, Math.ceil(delay)), this);
     }
   }
 
-  // Timers run before the loop reads sockets: after a stall (a GC pause, a busy
-  // turn) a reply may be waiting unread. Look again after the next poll for I/O.
-  private readonly onSlow = (): void => {
-    if (!this.settled) setImmediate(this.speculate);
-  };
+  /** A replica's answer (ReplyHandler). */
+  reply(body: Body): void {
+    this.answered(body);
+  }
 
-  private readonly speculate = (): void => {
+  /** A replica's failure (ReplyHandler). */
+  fail(err: Error): void {
+    this.failed(err);
+  }
+
+  /** @internal the slow-read timer's second step (onSlow). */
+  speculate(): void {
     if (!this.settled && this.ask()) this.owner.speculated();
-  };
+  }
+
+  /** @internal */
+  get isSettled(): boolean {
+    return this.settled;
+  }
 
   /** Asks the next replica; false when every one has been asked. */
   private ask(): boolean {
     const m = this.replicas[this.asked++];
     if (m === undefined) return false;
     this.outstanding++;
-    this.owner.request(m, { kind: 'replicaRead', value: { key: this.key, readFor: '', ringId: this.ringId } }).then(
-      (reply) => this.answered(reply),
-      (err: unknown) => this.failed(err),
-    );
+    this.owner.send(m, { kind: 'replicaRead', value: { key: this.key, readFor: '', ringId: this.ringId } }, this);
     return true;
   }
 
@@ -167,6 +174,17 @@ export class DirectRead {
 }
 
 const EMPTY = Buffer.alloc(0);
+
+// Timers run before the loop reads sockets: after a stall (a GC pause, a busy turn)
+// a reply may be waiting unread. Look again after the next poll for I/O. (Plain
+// functions with the read as argument: no closures per read.)
+function onSlow(read: DirectRead): void {
+  if (!read.isSettled) setImmediate(speculateNow, read);
+}
+
+function speculateNow(read: DirectRead): void {
+  read.speculate();
+}
 
 /** An error in the request itself, which every node would answer alike. */
 export function isRequestError(err: unknown): err is ShoalError {

@@ -4,7 +4,7 @@ export { Keyring, keyIdOf, parseKey, KEY_BYTES, SEAL_OVERHEAD } from './keyring.
 // Framed TCP RPC (docs/protocol.md, "TCP frames and handshake").
 export { RpcServer } from './rpc-server.js';
 export type { RpcServerOptions, RpcServerStats, RpcHandler, PeerInfo } from './rpc-server.js';
-export { RpcPeers } from './rpc-peers.js';
+export { RpcPeers, type ReplyHandler } from './rpc-peers.js';
 export type { RpcPeersOptions, RpcPeersStats, RequestOptions } from './rpc-peers.js';
 export type { Body, BodyOf } from './body.js';
 export type { BackoffOptions } from './backoff.js';

@@ -89,11 +89,28 @@ export interface RpcPeersStats extends TransportCounters {
   queuedBytes: number;
 }
 
+/**
+ * Where a reply goes, for callers that want no promise per request (the SDK's
+ * direct reads): exactly one of the two is called, once, possibly before send()
+ * returns (a request refused at once).
+ */
+export interface ReplyHandler {
+  reply(body: Body): void;
+  fail(err: Error): void;
+}
+
 interface Pending {
   id: number;
-  resolve: (b: Body) => void;
-  reject: (e: Error) => void;
+  handler: ReplyHandler;
   deadline: number;
+}
+
+/** request()'s handler: settles its promise. */
+class Settle implements ReplyHandler {
+  constructor(
+    readonly reply: (b: Body) => void,
+    readonly fail: (e: Error) => void,
+  ) {}
 }
 
 export class RpcPeers {
@@ -114,9 +131,10 @@ export class RpcPeers {
     fastFailures: 0,
     unmatched: 0,
   };
-  private readonly slots = new Map<string, PeerSlot>();
+  /** By host, then port. */
+  private readonly slots = new Map<string, Map<number, PeerSlot>>();
   /** Requests the fault filter dropped, waiting for their timeout. */
-  private readonly dropped = new Map<NodeJS.Timeout, (e: Error) => void>();
+  private readonly dropped = new Map<NodeJS.Timeout, ReplyHandler>();
   private closed = false;
 
   constructor(readonly options: RpcPeersOptions) {
@@ -135,37 +153,47 @@ export class RpcPeers {
    * ShoalError that the peer's handler answered with.
    */
   request(host: string, port: number, body: Body, options?: RequestOptions): Promise<Body> {
-    if (this.closed) return Promise.reject(new ClosedError('the RPC client is closed'));
+    return new Promise<Body>((resolve, reject) => this.send(host, port, body, options, new Settle(resolve, reject)));
+  }
+
+  /** As request(), with the outcome given to `handler` instead of a promise. */
+  send(host: string, port: number, body: Body, options: RequestOptions | undefined, handler: ReplyHandler): void {
+    if (this.closed) return handler.fail(new ClosedError('the RPC client is closed'));
     if (typeof host !== 'string' || host === '' || !Number.isInteger(port) || port <= 0 || port > 65535) {
-      return Promise.reject(new BadRequestError(`bad peer address ${String(host)}:${String(port)}`));
+      return handler.fail(new BadRequestError(`bad peer address ${String(host)}:${String(port)}`));
     }
     const timeoutMs = options?.timeoutMs ?? this.requestTimeoutMs;
-    if (!(timeoutMs > 0)) return Promise.reject(new BadRequestError(`timeoutMs must be positive, got ${timeoutMs}`));
+    if (!(timeoutMs > 0)) return handler.fail(new BadRequestError(`timeoutMs must be positive, got ${timeoutMs}`));
     const filter = this.options.faultFilter;
-    if (filter !== undefined && filter.dropsOutgoing(host, port)) return this.drop(host, port, timeoutMs);
-    const key = `${host}:${port}`;
-    let slot = this.slots.get(key);
+    if (filter !== undefined && filter.dropsOutgoing(host, port)) return this.drop(host, port, timeoutMs, handler);
+    // By host, then port: no address string to build and hash per request.
+    let ports = this.slots.get(host);
+    if (ports === undefined) {
+      ports = new Map();
+      this.slots.set(host, ports);
+    }
+    let slot = ports.get(port);
     if (slot === undefined) {
       slot = new PeerSlot(host, port);
-      this.slots.set(key, slot);
+      ports.set(port, slot);
     }
     let link = slot.link;
     if (link === undefined) {
       if (performance.now() < slot.retryAt) {
         this.tally.fastFailures++;
-        return Promise.reject(slot.fastFailure());
+        return handler.fail(slot.fastFailure());
       }
       link = new PeerLink(this, slot);
       slot.link = link;
     }
-    return link.request(body, timeoutMs);
+    link.send(body, timeoutMs, handler);
   }
 
   /** Closes every connection; pending requests reject with ClosedError. Idempotent. */
   async close(): Promise<void> {
     this.closed = true;
     const waits: Promise<void>[] = [];
-    for (const slot of this.slots.values()) {
+    for (const slot of this.allSlots()) {
       const link = slot.link;
       if (link !== undefined) {
         link.conn.close(new ClosedError('the RPC client is closed'));
@@ -173,32 +201,34 @@ export class RpcPeers {
       }
     }
     this.slots.clear();
-    for (const [timer, reject] of this.dropped) {
+    for (const [timer, handler] of this.dropped) {
       clearTimeout(timer);
-      reject(new ClosedError('the RPC client is closed'));
+      handler.fail(new ClosedError('the RPC client is closed'));
     }
     this.dropped.clear();
     await Promise.all(waits);
   }
 
   /** A request lost on the way (fault injection): it times out. */
-  private drop(host: string, port: number, timeoutMs: number): Promise<Body> {
+  private drop(host: string, port: number, timeoutMs: number, handler: ReplyHandler): void {
     this.tally.requests++;
-    return new Promise<Body>((_, reject) => {
-      const timer = setTimeout(() => {
-        this.dropped.delete(timer);
-        this.tally.timeouts++;
-        reject(new TimeoutError(`no reply from ${host}:${port} within the request timeout`));
-      }, timeoutMs);
-      this.dropped.set(timer, reject);
-    });
+    const timer = setTimeout(() => {
+      this.dropped.delete(timer);
+      this.tally.timeouts++;
+      handler.fail(new TimeoutError(`no reply from ${host}:${port} within the request timeout`));
+    }, timeoutMs);
+    this.dropped.set(timer, handler);
+  }
+
+  private *allSlots(): IterableIterator<PeerSlot> {
+    for (const ports of this.slots.values()) yield* ports.values();
   }
 
   stats(): RpcPeersStats {
     let connections = 0;
     let pending = 0;
     let queuedBytes = 0;
-    for (const slot of this.slots.values()) {
+    for (const slot of this.allSlots()) {
       const link = slot.link;
       if (link === undefined) continue;
       connections++;
@@ -208,8 +238,6 @@ export class RpcPeers {
     return { ...copyCounters(this.counters), ...this.tally, connections, pending, queuedBytes };
   }
 }
-
-function noop(): void {}
 
 function tooLarge(size: number, limit: number): TooLargeError {
   return new TooLargeError(`request of ${size} bytes exceeds the frame limit of ${limit}`);
@@ -280,15 +308,15 @@ class PeerLink implements ConnectionOwner {
     return this.heldBytes + this.conn.outbox.queuedBytes;
   }
 
-  request(body: Body, timeoutMs: number): Promise<Body> {
+  send(body: Body, timeoutMs: number, handler: ReplyHandler): void {
     const pool = this.pool;
     if (this.queuedBytes > pool.maxQueuedBytes) {
       pool.tally.overloaded++;
-      return Promise.reject(new OverloadedError(`more than ${pool.maxQueuedBytes} bytes queued for ${this.conn.remote}`));
+      return handler.fail(new OverloadedError(`more than ${pool.maxQueuedBytes} bytes queued for ${this.conn.remote}`));
     }
-    // The entry takes its id now, for the frame; the promise's executor fills it in.
-    const entry: Pending = { id: 0, resolve: noop, reject: noop, deadline: performance.now() + timeoutMs };
-    const id = this.pending.add(entry);
+    // In the table before the frame is handed over: should the connection close
+    // meanwhile, the entry fails with it, once.
+    const id = this.pending.add({ id: 0, handler, deadline: performance.now() + timeoutMs });
     const delay = pool.options.faultFilter?.delayFor(this.slot.host, this.slot.port) ?? 0;
     let payload: Uint8Array | undefined;
     let refused: Error | undefined;
@@ -305,34 +333,25 @@ class PeerLink implements ConnectionOwner {
       refused = err instanceof Error ? err : new TypeError(String(err));
     }
     if (refused !== undefined) {
-      this.pending.take(id);
-      return Promise.reject(refused);
+      if (this.pending.take(id) !== undefined) handler.fail(refused);
+      return;
     }
     pool.tally.requests++;
-    return new Promise<Body>((resolve, reject) => {
-      if (!this.pending.has(id)) {
-        // The connection closed while the frame was handed to it.
-        reject(this.slot.lastError ?? new ClosedError(`connection to ${this.conn.remote} closed`));
-        return;
-      }
-      entry.resolve = resolve;
-      entry.reject = reject;
-      if (this.sweep === undefined) this.sweep = setInterval(() => this.expire(), SWEEP_MS);
-      if (payload === undefined) return;
-      if (delay > 0) {
-        const p = payload;
-        const timer = setTimeout(() => {
-          this.delayed.delete(timer);
-          if (this.pending.has(id)) this.send(p);
-        }, delay);
-        this.delayed.add(timer);
-      } else {
-        this.send(payload);
-      }
-    });
+    if (this.sweep === undefined) this.sweep = setInterval(() => this.expire(), SWEEP_MS);
+    if (payload === undefined) return;
+    if (delay > 0) {
+      const p = payload;
+      const timer = setTimeout(() => {
+        this.delayed.delete(timer);
+        if (this.pending.has(id)) this.transmit(p);
+      }, delay);
+      this.delayed.add(timer);
+    } else {
+      this.transmit(payload);
+    }
   }
 
-  private send(payload: Uint8Array): void {
+  private transmit(payload: Uint8Array): void {
     if (this.conn.isReady) {
       this.conn.send(payload);
     } else {
@@ -372,12 +391,12 @@ class PeerLink implements ConnectionOwner {
     }
     const kind = frame.kind;
     if (kind === 'error') {
-      p.reject(errorFromWire(frame.value as WireError));
+      p.handler.fail(errorFromWire(frame.value as WireError));
     } else if (kind === undefined) {
       this.pool.counters.errors.unknownMessage++;
-      p.reject(new UnknownMessageError(`${this.conn.remote} replied with an unknown message kind`));
+      p.handler.fail(new UnknownMessageError(`${this.conn.remote} replied with an unknown message kind`));
     } else {
-      p.resolve({ kind, value: frame.value } as Body);
+      p.handler.reply({ kind, value: frame.value } as Body);
     }
   }
 
@@ -399,7 +418,7 @@ class PeerLink implements ConnectionOwner {
     this.delayed.clear();
     this.held = [];
     this.heldBytes = 0;
-    for (const p of this.pending.drain()) p.reject(err);
+    for (const p of this.pending.drain()) p.handler.fail(err);
   }
 
   /** Rejects requests past their deadline; stops checking when none are left. */
@@ -412,7 +431,7 @@ class PeerLink implements ConnectionOwner {
     const now = performance.now();
     for (const p of this.pending.removeWhere((e) => e.deadline <= now)) {
       this.pool.tally.timeouts++;
-      p.reject(new TimeoutError(`no reply from ${this.conn.remote} within the request timeout`));
+      p.handler.fail(new TimeoutError(`no reply from ${this.conn.remote} within the request timeout`));
     }
   }
 }

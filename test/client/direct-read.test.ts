@@ -30,15 +30,14 @@ interface Pending {
 function scripted(times = new LatencyWindow(99)): { owner: DirectReadOwner; asked: Pending[]; repairs: number; repairOf: unknown[]; stale: number; speculated: number } {
   const state = { asked: [] as Pending[], repairs: 0, repairOf: [] as unknown[], stale: 0, speculated: 0, owner: undefined as unknown as DirectReadOwner };
   state.owner = {
-    request: (m, body) =>
-      new Promise<Body>((resolve, reject) => {
-        state.asked.push({
-          node: m.id,
-          body,
-          reply: (set) => resolve({ kind: 'replicaReadReply', value: { found: set !== undefined, set: set ?? null } }),
-          fail: reject,
-        });
-      }),
+    send: (m, body, handler) => {
+      state.asked.push({
+        node: m.id,
+        body,
+        reply: (set) => handler.reply({ kind: 'replicaReadReply', value: { found: set !== undefined, set: set ?? null } }),
+        fail: (err) => handler.fail(err),
+      });
+    },
     times,
     repair: (key, replicas, scope) => {
       state.repairs++;
@@ -129,6 +128,26 @@ describe('DirectRead', () => {
     t.asked[2]!.fail(new UnavailableError('down'));
     await expect(bad.done).rejects.toThrow(UnavailableError);
     expect(t.stale).toBe(1);
+  });
+
+  it('handles replicas refused during send() (peer in backoff): spares are asked, each replica once', async () => {
+    const set = write(undefined, 1n, 1, 'v');
+    // The owner refuses a at once, as RpcPeers does for a peer in backoff.
+    const s = scripted();
+    const send = s.owner.send;
+    const refuse = new Set(['a']);
+    const owner: DirectReadOwner = { ...s.owner, send: (m, body, h) => (refuse.has(m.id) ? h.fail(new UnavailableError(`${m.id} in backoff`)) : send(m, body, h)) };
+    const read = new DirectRead(owner, Buffer.from('k'), 2, REPLICAS, RING, SCOPE);
+    expect(s.asked.map((p) => p.node)).toEqual(['b', 'c']);
+    s.asked[0]!.reply(set);
+    s.asked[1]!.reply(set);
+    expect((await read.done).values.map(String)).toEqual(['v']);
+    // Two of three refused at once: once c has answered, too few could, and the read rejects.
+    refuse.add('b');
+    const bad = new DirectRead(owner, Buffer.from('k'), 2, REPLICAS, RING, SCOPE);
+    expect(s.asked.map((p) => p.node)).toEqual(['b', 'c', 'c']);
+    s.asked[2]!.reply(set);
+    await expect(bad.done).rejects.toThrow(UnavailableError);
   });
 
   it('rejects at once, with no spare, when a replica refuses the request itself', async () => {

@@ -178,6 +178,46 @@ describe('RpcServer and RpcPeers', () => {
     expect(server.stats().accepted).toBe(1);
   });
 
+  it('send() gives each outcome to its handler exactly once: replies, peer errors, refusals at once, timeouts and close', async () => {
+    const server = await startServer({
+      handler: (req) => {
+        if (req.kind !== 'clientGet') throw new Error('unexpected');
+        const k = Buffer.from(req.value.key).toString();
+        if (k === 'bad') throw new BadContextError('no such context');
+        if (k === 'never') return new Promise<Body>(() => {});
+        return echo(req);
+      },
+    });
+    const p = new RpcPeers({ keyring, nodeId: '' });
+    const calls: string[][] = [];
+    const handler = (name: string) => ({
+      reply: (b: Body) => void calls.push([name, 'reply', b.kind === 'clientGetReply' ? Buffer.from(b.value.values[0]!).toString() : b.kind]),
+      fail: (e: Error) => void calls.push([name, 'fail', e.constructor.name]),
+    });
+    const get = (key: string, name: string, timeoutMs?: number) =>
+      p.send('127.0.0.1', server.port, { kind: 'clientGet', value: { key: Buffer.from(key), r: 0 } }, timeoutMs === undefined ? undefined : { timeoutMs }, handler(name));
+    for (let i = 0; i < 50; i++) get(`k${i}`, `ok${i}`);
+    get('bad', 'bad');
+    get('never', 'slow', 30);
+    get('never', 'held');
+    // Refused before anything is sent: the handler hears at once, during send().
+    p.send('', 1, { kind: 'ringRequest', value: {} }, undefined, handler('address'));
+    expect(calls).toEqual([['address', 'fail', 'BadRequestError']]);
+    await waitFor(() => calls.length === 53, 'the replies, the peer error and the timeout');
+    const byName = new Map(calls.map((c) => [c[0], c.slice(1)]));
+    for (let i = 0; i < 50; i++) expect(byName.get(`ok${i}`)).toEqual(['reply', `k${i}`]);
+    expect(byName.get('bad')).toEqual(['fail', 'BadContextError']);
+    expect(byName.get('slow')).toEqual(['fail', 'TimeoutError']);
+    expect(byName.has('held')).toBe(false);
+    await p.close();
+    expect(calls.length).toBe(54);
+    expect(byName.size).toBe(53);
+    expect(calls[53]).toEqual(['held', 'fail', 'ClosedError']);
+    get('k', 'after');
+    expect(calls[54]).toEqual(['after', 'fail', 'ClosedError']);
+    expect(calls.length).toBe(55); // nothing answered twice
+  });
+
   it('answers an unknown message kind with UNKNOWN_MESSAGE and keeps the connection', async () => {
     const server = await startServer({ handler: echo });
     const raw = await RawClient.authenticated(server.port, keyring);
