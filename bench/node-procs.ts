@@ -70,6 +70,16 @@ export function cpuOf(pid: number | undefined): Cpu {
   }
 }
 
+/** The machine's CPU ticks so far: all, and those the hypervisor gave to others (steal; /proc/stat). */
+function machineTicks(): { total: number; steal: number } {
+  try {
+    const f = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!.trim().split(/\s+/).slice(1).map(Number);
+    return { total: f.slice(0, 8).reduce((a, b) => a + b, 0), steal: f[7] ?? 0 };
+  } catch {
+    return { total: 0, steal: 0 };
+  }
+}
+
 function clientCpu(): Cpu {
   const u = process.cpuUsage();
   return { user: u.user / 1e6, system: u.system / 1e6 };
@@ -174,6 +184,7 @@ export async function phase(name: string, procs: ChildProcess[], o: { seconds: n
   const lat: number[] = [];
   const nodeCpu0 = procs.map((p) => cpuOf(p.pid));
   const clientCpu0 = clientCpu();
+  const machine0 = machineTicks();
   let errors = 0;
   const failures = new Map<string, number>();
   let next = 0;
@@ -200,6 +211,7 @@ export async function phase(name: string, procs: ChildProcess[], o: { seconds: n
   );
   const elapsed = (performance.now() - t0) / 1000;
   const used = [...procs.map((p, i) => minus(cpuOf(p.pid), nodeCpu0[i]!)), minus(clientCpu(), clientCpu0)];
+  const machine = machineTicks();
   if (perf !== undefined) await stopPerf(perf);
   const ops = Math.max(1, lat.length);
   const perOp = (c: Cpu) => (((c.user + c.system) * 1e6) / ops).toFixed(0);
@@ -213,7 +225,9 @@ export async function phase(name: string, procs: ChildProcess[], o: { seconds: n
   console.log(
     `      CPU µs/op: total ${perOp(total)} (system ${perOp({ user: 0, system: total.system })}) = ` +
       `nodes ${used.slice(0, -1).map(perOp).join(' + ')} + client ${perOp(used[used.length - 1]!)}` +
-      `   (CPU use ${((100 * (total.user + total.system)) / elapsed).toFixed(0)}% of one core)`,
+      `   (CPU use ${((100 * (total.user + total.system)) / elapsed).toFixed(0)}% of one core` +
+      // On a VM, time the hypervisor gave to other guests: figures from minutes with much of it are not comparable.
+      `; steal ${((100 * (machine.steal - machine0.steal)) / Math.max(1, machine.total - machine0.total)).toFixed(0)}% of the machine)`,
   );
   if (perfFile !== undefined) printBreakdown(breakdown(perfReport(perfFile)), ((total.user + total.system) * 1e6) / ops);
   const common = [...failures].sort((a, b) => b[1] - a[1]).slice(0, 3);
