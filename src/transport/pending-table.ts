@@ -58,7 +58,10 @@ export class PendingTable<T extends HasId> {
     return this.slots[id & this.mask]?.id === id;
   }
 
-  /** Removes and returns the entries `expired` picks. */
+  /**
+   * Removes and returns the entries `expired` picks. It visits every slot, so it
+   * also gives back room a burst took once few entries are left.
+   */
   removeWhere(expired: (e: T) => boolean): T[] {
     const out: T[] = [];
     if (this.count === 0) return out;
@@ -71,6 +74,7 @@ export class PendingTable<T extends HasId> {
         out.push(e);
       }
     }
+    if (slots.length > INITIAL_SLOTS && this.count * 8 < slots.length) this.shrink();
     return out;
   }
 
@@ -80,6 +84,25 @@ export class PendingTable<T extends HasId> {
     this.slots = new Array<T | undefined>(INITIAL_SLOTS).fill(undefined);
     this.mask = INITIAL_SLOTS - 1;
     return out;
+  }
+
+  /** Halves the table, unless two entries would share a slot (then it waits for a later call). */
+  private shrink(): void {
+    const old = this.slots;
+    const slots = new Array<T | undefined>(old.length / 2).fill(undefined);
+    const mask = slots.length - 1;
+    for (const e of old) {
+      if (e === undefined) continue;
+      if (slots[e.id & mask] !== undefined) return;
+      slots[e.id & mask] = e;
+    }
+    this.slots = slots;
+    this.mask = mask;
+  }
+
+  /** Slots allocated now (tests). */
+  get capacity(): number {
+    return this.slots.length;
   }
 
   // Ids that differ modulo n also differ modulo 2n, so every entry finds a free slot.

@@ -102,4 +102,32 @@ describe('PendingTable', () => {
     for (const e of held) expect(t.take(e.id)).toBe(e);
     expect(t.size).toBe(0);
   });
+
+  it('gives back the room of a burst once the expiry sweep finds few entries left, keeping them findable', () => {
+    const t = new PendingTable<Entry>();
+    const burst: Entry[] = [];
+    for (let i = 0; i < 10_000; i++) {
+      const e = { id: 0, tag: i };
+      t.add(e);
+      burst.push(e);
+    }
+    const big = t.capacity;
+    expect(big).toBeGreaterThanOrEqual(10_000);
+    // All but a few settle; the survivors are spread over the whole table.
+    const keep = burst.filter((e) => e.tag % 1000 === 7);
+    for (const e of burst) if (e.tag % 1000 !== 7) expect(t.take(e.id)).toBe(e);
+    for (let sweeps = 0; sweeps < 20; sweeps++) expect(t.removeWhere(() => false)).toEqual([]);
+    expect(t.capacity).toBeLessThan(big / 16);
+    expect(t.size).toBe(keep.length);
+    for (const e of keep) expect(t.has(e.id)).toBe(true);
+    // New ids never collide with the survivors after the shrink.
+    for (let i = 0; i < 500; i++) {
+      const e = { id: 0, tag: -i };
+      const id = t.add(e);
+      expect(keep.some((k) => k.id === id)).toBe(false);
+      expect(t.take(id)).toBe(e);
+    }
+    for (const e of keep) expect(t.take(e.id)).toBe(e);
+    expect(t.size).toBe(0);
+  });
 });
