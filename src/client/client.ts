@@ -46,6 +46,13 @@ export interface ClientOptions {
    * 'node'. 'node': every get goes to a replica node, which coordinates it.
    */
   readCoordination?: 'client' | 'node';
+  /**
+   * A node that let one of this client's requests time out is tried last, as if
+   * it were down, for this long (default: twice requestTimeoutMs) or until it
+   * answers anything: a stopped or stalled node costs one timeout, not one per
+   * request, before the ring says it is down.
+   */
+  unresponsiveMs?: number;
 }
 
 /**
@@ -124,6 +131,8 @@ interface Routing {
   members: Map<string, Member>;
   /** Per partition, lazily: the nodes to try in order, and how many are replicas. */
   order: Array<Attempts | undefined>;
+  /** The peers' unresponsiveEpoch that `order` was worked out under. */
+  epoch: number;
 }
 
 interface Attempts {
@@ -211,6 +220,7 @@ export class Client {
       nodeId: '',
       requestTimeoutMs: timeoutMs,
       connectTimeoutMs: Math.min(timeoutMs, 5000),
+      ...(options.unresponsiveMs !== undefined ? { unresponsiveMs: options.unresponsiveMs } : {}),
       ...(clientName !== undefined ? { clientName } : {}),
       ...(options.tls !== undefined ? { tls: options.tls } : {}),
     });
@@ -258,7 +268,7 @@ export class Client {
     // Local scope means the coordinator's dc, which is the client's (its requests go there first).
     const s = scope ?? routing.scope;
     if (routing.perDc && s === undefined) return undefined;
-    const a = attemptsFor(routing, key);
+    const a = attemptsFor(routing, key, this.peers);
     const readers = routing.perDc && s === 'local' ? a.localReaders : a.readers;
     // Out-of-range r goes to a node too, which answers with the usual error.
     if (readers === undefined || !Number.isInteger(need) || need > readers.length) return undefined;
@@ -356,7 +366,7 @@ export class Client {
   private send(key: Buffer, body: Body): Promise<Body> {
     if (this.closed) return Promise.reject(new ClosedError('the client is closed'));
     this.stats.requests++;
-    const { members, replicas } = attemptsFor(this.routing!, key);
+    const { members, replicas } = attemptsFor(this.routing!, key, this.peers);
     const m = members[0];
     if (m === undefined) return this.failover(key, body, 0, undefined);
     return this.peers.request(m.host, m.port, body, this.requestOptions).then(
@@ -377,7 +387,7 @@ export class Client {
   private async failover(key: Buffer, body: Body, from: number, first: unknown): Promise<Body> {
     let last: unknown = first;
     for (let round = 0; round < 2; round++) {
-      const { members, replicas } = attemptsFor(this.routing!, key);
+      const { members, replicas } = attemptsFor(this.routing!, key, this.peers);
       for (let i = round === 0 ? from : 0; i < members.length; i++) {
         const m = members[i]!;
         try {
@@ -408,7 +418,12 @@ function getBody(key: Buffer, options: GetOptions): Body {
  * the others; among alive ones, those in the client's dc first), then the rest of
  * the ring walk (likewise). Worked out once per partition and routing table.
  */
-function attemptsFor(routing: Routing, key: Buffer): Attempts {
+function attemptsFor(routing: Routing, key: Buffer, peers: RpcPeers): Attempts {
+  if (routing.epoch !== peers.unresponsiveEpoch) {
+    // A node stopped answering, or answered again: work the orders out anew.
+    routing.order.fill(undefined);
+    routing.epoch = peers.unresponsiveEpoch;
+  }
   const p = routing.lists.partitionOf(key);
   let a = routing.order[p];
   if (a === undefined) {
@@ -428,7 +443,7 @@ function attemptsFor(routing: Routing, key: Buffer): Attempts {
     ] as const) {
       for (let i = from; i < to; i++) {
         const m = routing.members.get(walk[i]!);
-        if (m === undefined || (m.status === MemberStatus.ALIVE) !== alive) continue;
+        if (m === undefined || (m.status === MemberStatus.ALIVE && !peers.isUnresponsive(m.host, m.port)) !== alive) continue;
         if (near !== undefined && (m.dc === routing.dc) !== near) continue;
         members.push(m);
         if (from === 0) replicas++;
@@ -441,20 +456,20 @@ function attemptsFor(routing: Routing, key: Buffer): Attempts {
     // A replica missing from the client's view (or not alive in it): the key's data
     // may be on a stand-in, which only a node's sloppy-quorum read finds.
     if (readers !== undefined && readers.length < n) readers = undefined;
-    a = { members, replicas, readers, localReaders: routing.perDc && routing.dc !== '' ? localReaders(routing, p) : undefined };
+    a = { members, replicas, readers, localReaders: routing.perDc && routing.dc !== '' ? localReaders(routing, p, peers) : undefined };
     routing.order[p] = a;
   }
   return a;
 }
 
 /** A partition's replicas in the client's dc, all alive in its view; undefined otherwise (or when it has none there). */
-function localReaders(routing: Routing, p: number): Member[] | undefined {
+function localReaders(routing: Routing, p: number, peers: RpcPeers): Member[] | undefined {
   const out: Member[] = [];
   for (const id of routing.lists.replicas(p)) {
     const m = routing.members.get(id);
     if (m === undefined) return undefined;
     if (m.dc !== routing.dc) continue;
-    if (m.status !== MemberStatus.ALIVE) return undefined;
+    if (m.status !== MemberStatus.ALIVE || peers.isUnresponsive(m.host, m.port)) return undefined;
     out.push(m);
   }
   return out.length > 0 ? out : undefined;
@@ -479,6 +494,7 @@ function routingOf(reply: RingReply, dc: string): Routing {
     dc,
     members,
     order: new Array<Attempts | undefined>(lists.partitions),
+    epoch: -1,
   };
 }
 

@@ -58,6 +58,12 @@ export interface RpcPeersOptions {
    * long before sending and each reply that long after it arrives.
    */
   faultFilter?: FaultFilter;
+  /**
+   * How long a peer that let a request time out counts as unresponsive
+   * (isUnresponsive()), unless a frame from it arrives sooner (default: twice the
+   * request timeout).
+   */
+  unresponsiveMs?: number;
   /** Holding a client token: its name (`keyring` then holds the token's key, client-token.ts). */
   clientName?: string;
   /** Dial TLS (the cluster's nodes serve it: RpcServerOptions.tls); undefined: plain TCP. */
@@ -119,6 +125,9 @@ export class RpcPeers {
   readonly requestTimeoutMs: number;
   readonly maxQueuedBytes: number;
   readonly backoff: BackoffOptions;
+  readonly unresponsiveMs: number;
+  /** Changes whenever a peer becomes unresponsive or stops being so (see isUnresponsive()). */
+  unresponsiveEpoch = 0;
   /** @internal counters shared with links */
   readonly counters = newCounters();
   /** @internal */
@@ -143,6 +152,51 @@ export class RpcPeers {
     this.requestTimeoutMs = positiveInt(options.requestTimeoutMs ?? 10_000, 'requestTimeoutMs');
     this.maxQueuedBytes = positiveInt(options.maxQueuedBytes ?? 16 * 1024 * 1024, 'maxQueuedBytes');
     this.backoff = options.backoff ?? DEFAULT_BACKOFF;
+    this.unresponsiveMs = positiveInt(options.unresponsiveMs ?? 2 * this.requestTimeoutMs, 'unresponsiveMs');
+  }
+
+  /**
+   * A peer let a request on an open connection time out within the last
+   * `unresponsiveMs` and has sent nothing since: stopped, stalled, or cut off
+   * without the connection breaking. Callers with a choice of peers try it last.
+   */
+  isUnresponsive(host: string, port: number): boolean {
+    const slot = this.slots.get(host)?.get(port);
+    return slot !== undefined && slot.unresponsiveUntil > performance.now();
+  }
+
+  /** @internal a request to `slot` timed out. */
+  markUnresponsive(slot: PeerSlot): void {
+    const fresh = slot.unresponsiveUntil <= performance.now();
+    slot.unresponsiveUntil = performance.now() + this.unresponsiveMs;
+    if (!fresh) return;
+    this.unresponsiveEpoch++;
+    clearTimeout(slot.unresponsiveTimer);
+    slot.unresponsiveTimer = setTimeout(() => this.unresponsiveEnded(slot), this.unresponsiveMs + 1);
+    slot.unresponsiveTimer.unref();
+  }
+
+  /** @internal a frame arrived from `slot`'s peer. */
+  heardFrom(slot: PeerSlot): void {
+    if (slot.unresponsiveUntil === 0) return;
+    slot.unresponsiveUntil = 0;
+    clearTimeout(slot.unresponsiveTimer);
+    slot.unresponsiveTimer = undefined;
+    this.unresponsiveEpoch++;
+  }
+
+  private unresponsiveEnded(slot: PeerSlot): void {
+    slot.unresponsiveTimer = undefined;
+    const left = slot.unresponsiveUntil - performance.now();
+    if (slot.unresponsiveUntil === 0) return;
+    if (left > 0) {
+      // Marked again meanwhile: wait for the new end.
+      slot.unresponsiveTimer = setTimeout(() => this.unresponsiveEnded(slot), left + 1);
+      slot.unresponsiveTimer.unref();
+      return;
+    }
+    slot.unresponsiveUntil = 0;
+    this.unresponsiveEpoch++;
   }
 
   /**
@@ -194,6 +248,7 @@ export class RpcPeers {
     this.closed = true;
     const waits: Promise<void>[] = [];
     for (const slot of this.allSlots()) {
+      clearTimeout(slot.unresponsiveTimer);
       const link = slot.link;
       if (link !== undefined) {
         link.conn.close(new ClosedError('the RPC client is closed'));
@@ -249,6 +304,9 @@ class PeerSlot {
   failures = 0;
   retryAt = 0;
   lastError: ShoalError | undefined;
+  /** Until when (performance.now()) the peer counts as unresponsive; 0: it does not. */
+  unresponsiveUntil = 0;
+  unresponsiveTimer: NodeJS.Timeout | undefined;
 
   constructor(
     readonly host: string,
@@ -369,6 +427,7 @@ class PeerLink implements ConnectionOwner {
 
   envelope(frame: DecodedEnvelope): void {
     this.confirmed = true;
+    this.pool.heardFrom(this.slot);
     const delay = this.pool.options.faultFilter?.delayFor(this.slot.host, this.slot.port) ?? 0;
     if (delay > 0) {
       const held: DecodedEnvelope = { id: frame.id, kind: frame.kind, value: frame.value }; // `frame` is reused for the next one
@@ -429,7 +488,9 @@ class PeerLink implements ConnectionOwner {
       return;
     }
     const now = performance.now();
-    for (const p of this.pending.removeWhere((e) => e.deadline <= now)) {
+    const expired = this.pending.removeWhere((e) => e.deadline <= now);
+    if (expired.length > 0) this.pool.markUnresponsive(this.slot);
+    for (const p of expired) {
       this.pool.tally.timeouts++;
       p.handler.fail(new TimeoutError(`no reply from ${this.conn.remote} within the request timeout`));
     }

@@ -218,6 +218,38 @@ describe('RpcServer and RpcPeers', () => {
     expect(calls.length).toBe(55); // nothing answered twice
   });
 
+  it('counts a peer unresponsive after a timeout, until it sends a frame or the period ends', async () => {
+    let release: (() => void) | undefined;
+    const server = await startServer({
+      handler: (req) => {
+        if (req.kind === 'clientGet' && Buffer.from(req.value.key).toString() === 'slow') return new Promise<Body>((resolve) => (release = () => resolve(echo(req))));
+        return echo(req);
+      },
+    });
+    const p = peers({ unresponsiveMs: 60_000 });
+    const get = (key: string, timeoutMs?: number) => p.request('127.0.0.1', server.port, { kind: 'clientGet', value: { key: Buffer.from(key), r: 0 } }, { timeoutMs });
+    await get('fine');
+    const e0 = p.unresponsiveEpoch;
+    expect(p.isUnresponsive('127.0.0.1', server.port)).toBe(false);
+    await expect(get('slow', 30)).rejects.toBeInstanceOf(TimeoutError);
+    expect(p.isUnresponsive('127.0.0.1', server.port)).toBe(true);
+    expect(p.isUnresponsive('127.0.0.1', server.port + 1)).toBe(false);
+    expect(p.unresponsiveEpoch).not.toBe(e0);
+    const e1 = p.unresponsiveEpoch;
+    // The late reply is a frame from the peer: it answers again.
+    release!();
+    await waitFor(() => !p.isUnresponsive('127.0.0.1', server.port), 'the late reply to clear it');
+    expect(p.unresponsiveEpoch).not.toBe(e1);
+    expect(p.stats().unmatched).toBe(1);
+    // With a short period and no frame, it ends by itself.
+    const q = peers({ unresponsiveMs: 40 });
+    await q.request('127.0.0.1', server.port, { kind: 'ringRequest', value: {} });
+    await expect(q.request('127.0.0.1', server.port, { kind: 'clientGet', value: { key: Buffer.from('slow'), r: 0 } }, { timeoutMs: 30 })).rejects.toBeInstanceOf(TimeoutError);
+    expect(q.isUnresponsive('127.0.0.1', server.port)).toBe(true);
+    const e2 = q.unresponsiveEpoch;
+    await waitFor(() => !q.isUnresponsive('127.0.0.1', server.port) && q.unresponsiveEpoch !== e2, 'the period to end');
+  });
+
   it('answers an unknown message kind with UNKNOWN_MESSAGE and keeps the connection', async () => {
     const server = await startServer({ handler: echo });
     const raw = await RawClient.authenticated(server.port, keyring);
