@@ -161,41 +161,25 @@ export class RpcPeers {
    * without the connection breaking. Callers with a choice of peers try it last.
    */
   isUnresponsive(host: string, port: number): boolean {
-    const slot = this.slots.get(host)?.get(port);
-    return slot !== undefined && slot.unresponsiveUntil > performance.now();
+    return this.slots.get(host)?.get(port)?.unresponsive === true;
   }
 
-  /** @internal a request to `slot` timed out. */
+  /** @internal a request to `slot` timed out: unresponsive for unresponsiveMs from now. */
   markUnresponsive(slot: PeerSlot): void {
-    const fresh = slot.unresponsiveUntil <= performance.now();
-    slot.unresponsiveUntil = performance.now() + this.unresponsiveMs;
-    if (!fresh) return;
-    this.unresponsiveEpoch++;
     clearTimeout(slot.unresponsiveTimer);
-    slot.unresponsiveTimer = setTimeout(() => this.unresponsiveEnded(slot), this.unresponsiveMs + 1);
+    slot.unresponsiveTimer = setTimeout(() => this.heardFrom(slot), this.unresponsiveMs);
     slot.unresponsiveTimer.unref();
-  }
-
-  /** @internal a frame arrived from `slot`'s peer. */
-  heardFrom(slot: PeerSlot): void {
-    if (slot.unresponsiveUntil === 0) return;
-    slot.unresponsiveUntil = 0;
-    clearTimeout(slot.unresponsiveTimer);
-    slot.unresponsiveTimer = undefined;
+    if (slot.unresponsive) return;
+    slot.unresponsive = true;
     this.unresponsiveEpoch++;
   }
 
-  private unresponsiveEnded(slot: PeerSlot): void {
+  /** @internal a frame arrived from `slot`'s peer (or its unresponsive period ended). */
+  heardFrom(slot: PeerSlot): void {
+    if (!slot.unresponsive) return;
+    slot.unresponsive = false;
+    clearTimeout(slot.unresponsiveTimer);
     slot.unresponsiveTimer = undefined;
-    const left = slot.unresponsiveUntil - performance.now();
-    if (slot.unresponsiveUntil === 0) return;
-    if (left > 0) {
-      // Marked again meanwhile: wait for the new end.
-      slot.unresponsiveTimer = setTimeout(() => this.unresponsiveEnded(slot), left + 1);
-      slot.unresponsiveTimer.unref();
-      return;
-    }
-    slot.unresponsiveUntil = 0;
     this.unresponsiveEpoch++;
   }
 
@@ -304,8 +288,8 @@ class PeerSlot {
   failures = 0;
   retryAt = 0;
   lastError: ShoalError | undefined;
-  /** Until when (performance.now()) the peer counts as unresponsive; 0: it does not. */
-  unresponsiveUntil = 0;
+  /** A request timed out and nothing has come from the peer since (for unresponsiveMs at most). */
+  unresponsive = false;
   unresponsiveTimer: NodeJS.Timeout | undefined;
 
   constructor(
