@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PerformanceObserver } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { antiEntropyProfiles } from '../src/antientropy/index.js';
@@ -185,6 +186,12 @@ export async function phase(name: string, procs: ChildProcess[], o: { seconds: n
   const nodeCpu0 = procs.map((p) => cpuOf(p.pid));
   const clientCpu0 = clientCpu();
   const machine0 = machineTicks();
+  // The client's GC pauses: round 8 found them setting the gets' p99.
+  const pauses: number[] = [];
+  const gc = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) pauses.push(e.duration);
+  });
+  gc.observe({ entryTypes: ['gc'] });
   let errors = 0;
   const failures = new Map<string, number>();
   let next = 0;
@@ -212,6 +219,7 @@ export async function phase(name: string, procs: ChildProcess[], o: { seconds: n
   const elapsed = (performance.now() - t0) / 1000;
   const used = [...procs.map((p, i) => minus(cpuOf(p.pid), nodeCpu0[i]!)), minus(clientCpu(), clientCpu0)];
   const machine = machineTicks();
+  gc.disconnect();
   if (perf !== undefined) await stopPerf(perf);
   const ops = Math.max(1, lat.length);
   const perOp = (c: Cpu) => (((c.user + c.system) * 1e6) / ops).toFixed(0);
@@ -228,6 +236,11 @@ export async function phase(name: string, procs: ChildProcess[], o: { seconds: n
       `   (CPU use ${((100 * (total.user + total.system)) / elapsed).toFixed(0)}% of one core` +
       // On a VM, time the hypervisor gave to other guests: figures from minutes with much of it are not comparable.
       `; steal ${((100 * (machine.steal - machine0.steal)) / Math.max(1, machine.total - machine0.total)).toFixed(0)}% of the machine)`,
+  );
+  const paused = pauses.reduce((a, b) => a + b, 0);
+  console.log(
+    `      client GC: ${pauses.length} pauses, ${paused.toFixed(0)} ms in all (${((paused / 10) / elapsed).toFixed(1)}% of the phase), ` +
+      `longest ${Math.max(0, ...pauses).toFixed(1)} ms`,
   );
   if (perfFile !== undefined) printBreakdown(breakdown(perfReport(perfFile)), ((total.user + total.system) * 1e6) / ops);
   const common = [...failures].sort((a, b) => b[1] - a[1]).slice(0, 3);
