@@ -49,7 +49,7 @@ export class ExpirySweep {
     const dbKey = expiryDataKey(indexKey);
     let changed = false;
     let refiled: Promise<void> | undefined;
-    await this.table.update(dbKey, dbKey.toString('latin1'), (cur) => {
+    await this.table.update(dbKey, (cur) => {
       const next = cur === undefined ? undefined : reclaim(cur, now, graceMs, skewMs);
       if (next !== cur) {
         changed = true;

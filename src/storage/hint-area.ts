@@ -40,7 +40,7 @@ export class HintArea {
    */
   put(owner: Buffer, key: Uint8Array, set: SiblingSet, now: number): Promise<HintRecord> {
     const hk = hintKey(owner, native.hash64(key), key);
-    return this.table.update(hk, hk.toString('latin1'), (cur) => {
+    return this.table.update(hk, (cur) => {
       if (cur === undefined && this.count >= this.maxHints) {
         this.refused++;
         throw new OverloadedError(`hint store full (${this.maxHints} hints held); the write is not kept for its owner here`);
@@ -55,14 +55,14 @@ export class HintArea {
   /** The owner's committed hint for key. */
   async get(owner: Buffer, key: Uint8Array): Promise<SiblingSet | undefined> {
     const hk = hintKey(owner, native.hash64(key), key);
-    return (await this.table.read(hk, hk.toString('latin1')))?.set ?? undefined;
+    return (await this.table.read(hk))?.set ?? undefined;
   }
 
   /** Deletes the owner's hint for key; with ifDigest, only while its set still has that digest. */
   async delete(owner: Buffer, key: Uint8Array, ifDigest: bigint | undefined): Promise<boolean> {
     const hk = hintKey(owner, native.hash64(key), key);
     let deleted = false;
-    await this.table.update(hk, hk.toString('latin1'), (cur) => {
+    await this.table.update(hk, (cur) => {
       if (cur === undefined || (ifDigest !== undefined && (cur.set == null || digest(cur.set) !== ifDigest))) return cur;
       deleted = true;
       this.count--;

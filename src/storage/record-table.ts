@@ -30,6 +30,28 @@ export interface RecordKind<T> {
    * (undefined when `before` was read from disk); the result is kept for the next.
    */
   changed?(dbKey: Buffer, before: T | undefined, after: T | undefined, sink: OpSink, memo: unknown): unknown;
+  /**
+   * 32 well-mixed bits of dbKey, which the table files the key's slot under
+   * (default: FNV-1a of the whole key). Keys that share them are told apart by
+   * their bytes.
+   */
+  slotHash?(dbKey: Buffer): number;
+}
+
+/** FNV-1a, 32 bits. */
+function fnv1a(b: Buffer): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < b.length; i++) h = Math.imul(h ^ b[i]!, 0x01000193);
+  return h | 0;
+}
+
+/** Byte equality; short keys in JavaScript, which costs less than a call into Node here. */
+function sameBytes(a: Buffer, b: Buffer): boolean {
+  const n = a.length;
+  if (n !== b.length) return false;
+  if (n > 64) return a.equals(b);
+  for (let i = n - 1; i >= 0; i--) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /**
@@ -47,8 +69,8 @@ interface Waiter<T> {
 
 const NO_WAITERS: never[] = [];
 
-/** Heap bytes of a cache entry besides its record: slot, map entry, id string, buffer object, the memo (a digest). */
-const ENTRY_OVERHEAD = 232;
+/** Heap bytes of a cache entry besides its record: slot, map entry, key buffer object, the memo (a digest). */
+const ENTRY_OVERHEAD = 192;
 
 class Slot<T> implements BatchMember {
   state: T | undefined;
@@ -81,9 +103,12 @@ class Slot<T> implements BatchMember {
   /** Removed from the table (a later update of the key makes a new slot). */
   gone = false;
 
+  /** The next slot filed under the same slotHash. */
+  next: Slot<T> | undefined = undefined;
+
   constructor(
     readonly table: RecordTable<T>,
-    readonly id: string,
+    readonly hash: number,
     public dbKey: Buffer,
   ) {}
 
@@ -97,8 +122,14 @@ class Slot<T> implements BatchMember {
 }
 
 export class RecordTable<T> {
-  private readonly slots = new Map<string, Slot<T>>();
+  // Slots by slotHash, each heading a chain of the slots that share it. Small
+  // integer keys, not the keys' bytes as strings: a string per lookup, and its
+  // hashing and comparison inside a Map of 100K+ entries, were a tenth of the
+  // write path's main thread (docs/performance.md, round 10).
+  private readonly slots = new Map<number, Slot<T>>();
+  private slotCount = 0;
   private hand: IterableIterator<Slot<T>> = this.slots.values();
+  private readonly slotHash: (dbKey: Buffer) => number;
   private idleBytes = 0;
   private idleCount = 0;
   /** Updates served without a read, and reads made for updates. */
@@ -112,11 +143,13 @@ export class RecordTable<T> {
     private readonly cacheBytes: number,
     /** Data keys on disk: a key it excludes is absent without a read. */
     private readonly filter?: KeyFilter,
-  ) {}
+  ) {
+    this.slotHash = kind.slotHash === undefined ? fnv1a : (k) => kind.slotHash!(k);
+  }
 
   /** Records with work in progress. */
   get active(): number {
-    return this.slots.size - this.idleCount;
+    return this.slotCount - this.idleCount;
   }
 
   /** Records kept as cache entries, and their estimated bytes. */
@@ -136,11 +169,11 @@ export class RecordTable<T> {
       seen.add(b.buffer);
       n += b.buffer.byteLength;
     };
-    for (const s of this.slots.values()) {
-      if (!s.idle) continue;
+    this.forEachSlot((s) => {
+      if (!s.idle) return;
       count(s.dbKey);
       count(s.committedBytes);
-    }
+    });
     return n;
   }
 
@@ -151,11 +184,12 @@ export class RecordTable<T> {
    * read on the thread pool (with the other reads of the turn) even with sync
    * reads, so that background work never holds up the event loop on a read.
    */
-  update(dbKey: Buffer, id: string, fn: Update<T>, background = false): Promise<T | undefined> {
+  update(dbKey: Buffer, fn: Update<T>, background = false): Promise<T | undefined> {
     if (this.queue.failure !== undefined) return Promise.reject(this.failed());
-    let slot = this.slots.get(id);
+    const hash = this.slotHash(dbKey);
+    let slot = this.find(hash, dbKey);
     if (slot === undefined) {
-      slot = new Slot(this, id, dbKey);
+      slot = new Slot(this, hash, dbKey);
       // A key the filter excludes is loaded as absent at once, in either read mode.
       if ((this.reads.isSync && !background) || this.filter?.excludes(dbKey) === true) {
         try {
@@ -163,9 +197,9 @@ export class RecordTable<T> {
         } catch (err) {
           return Promise.reject(err);
         }
-        this.slots.set(id, slot);
+        this.insert(slot);
       } else {
-        this.slots.set(id, slot);
+        this.insert(slot);
         this.load(slot);
       }
     } else if (slot.idle) {
@@ -193,8 +227,8 @@ export class RecordTable<T> {
   }
 
   /** The key's committed state. */
-  read(dbKey: Buffer, id: string): Promise<T | undefined> {
-    const slot = this.slots.get(id);
+  read(dbKey: Buffer): Promise<T | undefined> {
+    const slot = this.find(this.slotHash(dbKey), dbKey);
     if (slot !== undefined && slot.loaded) {
       slot.recent = true;
       if (!slot.packed) return Promise.resolve(slot.committed);
@@ -227,7 +261,32 @@ export class RecordTable<T> {
 
   /** Forgets cached records (tests use it to force reads). */
   dropCache(): void {
-    for (const slot of this.slots.values()) if (slot.idle) this.forget(slot);
+    this.forEachSlot((slot) => {
+      if (slot.idle) this.forget(slot);
+    });
+  }
+
+  private find(hash: number, dbKey: Buffer): Slot<T> | undefined {
+    let s = this.slots.get(hash);
+    while (s !== undefined && !sameBytes(s.dbKey, dbKey)) s = s.next;
+    return s;
+  }
+
+  private insert(slot: Slot<T>): void {
+    slot.next = this.slots.get(slot.hash);
+    this.slots.set(slot.hash, slot);
+    this.slotCount++;
+  }
+
+  /** Calls fn for every slot; fn may remove the slot it is given. */
+  private forEachSlot(fn: (s: Slot<T>) => void): void {
+    for (const head of this.slots.values()) {
+      for (let s: Slot<T> | undefined = head; s !== undefined; ) {
+        const next: Slot<T> | undefined = s.next;
+        fn(s);
+        s = next;
+      }
+    }
   }
 
   private failed(): Error {
@@ -363,21 +422,29 @@ export class RecordTable<T> {
 
   private evict(): void {
     // Each pass of the hand clears `recent` or evicts, so two passes always suffice.
-    for (let steps = 2 * this.slots.size + 2; this.idleBytes > this.cacheBytes && steps > 0; steps--) {
+    for (let steps = 2 * this.slotCount + 2; this.idleBytes > this.cacheBytes && steps > 0; ) {
       let r = this.hand.next();
       if (r.done === true) {
         this.hand = this.slots.values();
         r = this.hand.next();
         if (r.done === true) return;
       }
-      const s = r.value;
-      if (!s.idle) continue;
-      if (s.recent && this.cacheBytes > 0) {
-        s.recent = false;
-        if (s.seen && !s.compacted) this.compact(s);
-        s.seen = true;
-      } else this.forget(s);
+      // The hand stops at a chain's head and passes its whole chain.
+      for (let s: Slot<T> | undefined = r.value; s !== undefined && this.idleBytes > this.cacheBytes; steps--) {
+        const next: Slot<T> | undefined = s.next;
+        this.pass(s);
+        s = next;
+      }
     }
+  }
+
+  private pass(s: Slot<T>): void {
+    if (!s.idle) return;
+    if (s.recent && this.cacheBytes > 0) {
+      s.recent = false;
+      if (s.seen && !s.compacted) this.compact(s);
+      s.seen = true;
+    } else this.forget(s);
   }
 
   /**
@@ -400,8 +467,19 @@ export class RecordTable<T> {
   }
 
   private remove(slot: Slot<T>): void {
-    this.slots.delete(slot.id);
+    if (slot.gone) return;
     slot.gone = true;
+    this.slotCount--;
+    const head = this.slots.get(slot.hash);
+    if (head === slot) {
+      if (slot.next === undefined) this.slots.delete(slot.hash);
+      else this.slots.set(slot.hash, slot.next);
+    } else {
+      let p = head;
+      while (p !== undefined && p.next !== slot) p = p.next;
+      if (p !== undefined) p.next = slot.next;
+    }
+    slot.next = undefined;
   }
 
   private forget(slot: Slot<T>): void {

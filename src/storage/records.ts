@@ -19,6 +19,8 @@ export function siblingSetKind(graceMs: number, stripAfterMs: number, observe?: 
   return {
     decode: decodeSiblingSet,
     encode: encodeSiblingSet,
+    // The low 32 bits of the key's hash (layout.ts: 'd', hash u64 BE, key).
+    slotHash: (k) => (k[5]! << 24) | (k[6]! << 16) | (k[7]! << 8) | k[8]!,
     changed(dbKey: Buffer, before: SiblingSet | undefined, after: SiblingSet | undefined, sink: OpSink, memo: unknown): unknown {
       const d = observe?.(dbKey, before, after, memo as bigint | undefined);
       const t0 = reclaimAt(before, graceMs, stripAfterMs);

@@ -314,7 +314,7 @@ export class Store {
     try {
       this.checkOpen();
       const dbKey = dataKey(native.hash64(checkKey(key, this.maxKeyBytes)), key);
-      return this.data.read(dbKey, dbKey.toString('latin1')).then(this.toResult);
+      return this.data.read(dbKey).then(this.toResult);
     } catch (err) {
       return Promise.reject(err);
     }
@@ -329,7 +329,7 @@ export class Store {
   async getSet(key: Uint8Array): Promise<SiblingSet | undefined> {
     this.checkOpen();
     const dbKey = dataKey(native.hash64(checkKey(key, this.maxKeyBytes)), key);
-    return this.data.read(dbKey, dbKey.toString('latin1'));
+    return this.data.read(dbKey);
   }
 
   /**
@@ -348,7 +348,7 @@ export class Store {
       const staged = checkStaged(o?.staged);
       const copy = Buffer.from(value);
       const dbKey = dataKey(native.hash64(key), key);
-      return this.data.update(dbKey, dbKey.toString('latin1'), (cur) => this.write(cur, context, copy, false, ttl, staged)) as Promise<SiblingSet>;
+      return this.data.update(dbKey, (cur) => this.write(cur, context, copy, false, ttl, staged)) as Promise<SiblingSet>;
     } catch (err) {
       return Promise.reject(err);
     }
@@ -362,7 +362,7 @@ export class Store {
     const context = parseContext(o?.context);
     const staged = checkStaged(o?.staged);
     const dbKey = dataKey(native.hash64(key), key);
-    return this.data.update(dbKey, dbKey.toString('latin1'), (cur) => this.write(cur, context, EMPTY, true, 0, staged)) as Promise<SiblingSet>;
+    return this.data.update(dbKey, (cur) => this.write(cur, context, EMPTY, true, 0, staged)) as Promise<SiblingSet>;
   }
 
   /**
@@ -376,7 +376,7 @@ export class Store {
     const ttl = checkTtl(ttlMs);
     const dbKey = dataKey(native.hash64(key), key);
     let touched = false;
-    const set = await this.data.update(dbKey, dbKey.toString('latin1'), (cur) => {
+    const set = await this.data.update(dbKey, (cur) => {
       const now = this.clock.now();
       if (cur === undefined || !hasLive(cur, now)) return cur;
       touched = true;
@@ -399,7 +399,7 @@ export class Store {
       checkKey(key, this.maxKeyBytes);
       const set = copySet(checkSiblingSet(remote, this.maxValueBytes));
       const dbKey = dataKey(native.hash64(key), key);
-      return this.data.update(dbKey, dbKey.toString('latin1'), (cur) => {
+      return this.data.update(dbKey, (cur) => {
         const next = syncSets(cur, set);
         // No sibling left: every version was superseded and reclaimed elsewhere.
         return next !== undefined && next.siblings.length === 0 ? undefined : next;
