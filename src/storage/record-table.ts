@@ -124,7 +124,7 @@ class Slot<T> implements BatchMember {
 export class RecordTable<T> {
   // Slots by slotHash, each heading a chain of the slots that share it. Small
   // integer keys, not the keys' bytes as strings: a string per lookup, and its
-  // hashing and comparison inside a Map of 100K+ entries, were a tenth of the
+  // hashing and comparison inside a Map of 100K+ entries, were ~8% of the
   // write path's main thread (docs/performance.md, round 10).
   private readonly slots = new Map<number, Slot<T>>();
   private slotCount = 0;
@@ -144,7 +144,7 @@ export class RecordTable<T> {
     /** Data keys on disk: a key it excludes is absent without a read. */
     private readonly filter?: KeyFilter,
   ) {
-    this.slotHash = kind.slotHash === undefined ? fnv1a : (k) => kind.slotHash!(k);
+    this.slotHash = kind.slotHash?.bind(kind) ?? fnv1a;
   }
 
   /** Records with work in progress. */
