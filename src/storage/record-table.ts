@@ -15,6 +15,7 @@
 // survives a second pass of the hand (so it is in use, not just written) is
 // moved into memory of its own, once per version (docs/storage.md).
 import { InternalError } from '../errors.js';
+import { sameBytes } from '../version/index.js';
 import type { Batch, BatchMember, CommitQueue, OpSink } from './commit-queue.js';
 import type { KeyFilter } from './key-filter.js';
 import type { ReadQueue } from './read-queue.js';
@@ -45,14 +46,6 @@ function fnv1a(b: Buffer): number {
   return h | 0;
 }
 
-/** Byte equality; short keys in JavaScript, which costs less than a call into Node here. */
-function sameBytes(a: Buffer, b: Buffer): boolean {
-  const n = a.length;
-  if (n !== b.length) return false;
-  if (n > 64) return a.equals(b);
-  for (let i = n - 1; i >= 0; i--) if (a[i] !== b[i]) return false;
-  return true;
-}
 
 /**
  * The next state of a record from its current one (undefined: absent; possibly
