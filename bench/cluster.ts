@@ -2,6 +2,10 @@
 // R=W=2) driven by the SDK with 64 requests in flight, 200-byte values.
 // Prints puts/s, gets/s and latency percentiles. Options (env):
 //   SHOAL_BENCH_SECONDS (default 10 per phase), SHOAL_BENCH_INFLIGHT (64),
+//   SHOAL_BENCH_RATE (open loop: requests per second, comma-separated for a
+//   sweep; each phase but warm runs once per rate, with at most INFLIGHT
+//   requests outstanding, 1024 unless set, and latency counts from each
+//   request's scheduled start, bench/open-loop.ts; default unset: the closed loop),
 //   SHOAL_BENCH_KEYS (100000), SHOAL_BENCH_NODES (3),
 //   SHOAL_BENCH_NODE_FLAGS (V8/Node flags for the node processes, space-separated,
 //   e.g. --max-semi-space-size=16; default none),
@@ -14,7 +18,8 @@
 //   phase prints what the CPU of all processes went to, bench/perf-breakdown.ts;
 //   needs perf and root),
 //   SHOAL_BENCH_PHASES (default put,get; any sequence of put, get, update and
-//   warm — puts to keys of their own, to warm the JIT and the caches before
+//   warm, each optionally at an open-loop rate of its own, e.g. get@20000
+//   — warm: puts to keys of their own, to warm the JIT and the caches before
 //   measuring; e.g. warm,put,get, or put,put to measure blind overwrites, which
 //   add siblings; update is a session store's write: it replaces a key's value
 //   with the context of the key's last write in this run, blind for a key not
@@ -36,10 +41,13 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Client } from '../src/client/index.js';
 import { packageRoot } from '../src/paths.js';
-import { benchDir, benchProfile, envReadCoordination, envWords, phase as runPhase, profFlags, startNode as startShoal, stopAll, waitForRing, waitOutGrace } from './node-procs.js';
+import { type PhaseLoad, benchDir, benchProfile, envRates, envReadCoordination, envWords, phase, profFlags, startNode as startShoal, stopAll, waitForRing, waitOutGrace } from './node-procs.js';
 
 const seconds = Number(process.env['SHOAL_BENCH_SECONDS'] ?? 10);
+const rates = envRates();
 const inflight = Number(process.env['SHOAL_BENCH_INFLIGHT'] ?? 64);
+// The open loop's cap only bounds the client: at 64, a slow moment would queue requests in the client.
+const openCap = Number(process.env['SHOAL_BENCH_INFLIGHT'] ?? 1024);
 const keys = Number(process.env['SHOAL_BENCH_KEYS'] ?? 100_000);
 const nodes = Number(process.env['SHOAL_BENCH_NODES'] ?? 3);
 const nodeFlags = envWords('SHOAL_BENCH_NODE_FLAGS');
@@ -60,10 +68,6 @@ function startNode(dir: string, keyFile: string, id: string, seeds: string[]): P
   });
 }
 
-function phase(name: string, procs: ChildProcess[], op: (i: number) => Promise<unknown>): Promise<void> {
-  return runPhase(name, procs, { seconds, inflight }, op);
-}
-
 async function main(): Promise<void> {
   const { dir, keyHex, keyFile } = await benchDir('shoal-bench-');
   const procs: ChildProcess[] = [];
@@ -77,37 +81,52 @@ async function main(): Promise<void> {
     await waitOutGrace(profile);
     const value = randomBytes(200);
     console.log(
-      `${nodes} nodes (N=3, R=W=2), ${inflight} requests in flight, 200-byte values, ${keys.toLocaleString('en-US')} keys, ${seconds} s per phase` +
+      `${nodes} nodes (N=3, R=W=2), ${rates.length === 0 ? `${inflight} requests in flight` : `open loop at ${rates.join(', ')} requests/s`} (open loop: at most ${openCap} in flight), 200-byte values, ${keys.toLocaleString('en-US')} keys, ${seconds} s per phase` +
         `, gets coordinated by the ${readCoordination === 'client' ? 'SDK' : 'nodes'}` +
         (startArgs.length > 0 ? `; node arguments: ${startArgs.join(' ')}` : ''),
     );
-    const phases = (process.env['SHOAL_BENCH_PHASES'] ?? 'put,get').split(',');
+    // A phase may name its own open-loop rate: put@4000.
+    const tokens = (process.env['SHOAL_BENCH_PHASES'] ?? 'put,get').split(',').map((t) => {
+      const [name = '', at] = t.split('@');
+      const rate = at === undefined ? undefined : Number(at);
+      if (rate !== undefined && !(Number.isFinite(rate) && rate > 0)) throw new Error(`bad rate in SHOAL_BENCH_PHASES: ${t}`);
+      return { name, rate };
+    });
+    const phases = tokens.map((t) => t.name);
     // The context of each key's last write, kept only for an update phase (the put phase's figures stay comparable).
     const contexts: (Uint8Array | undefined)[] = new Array<Uint8Array | undefined>(keys);
     const remember = (k: number) => (r: { context: Uint8Array }) => void (contexts[k] = r.context);
     const put = phases.includes('update') ? (k: number) => client.put(`key:${k}`, value).then(remember(k)) : (k: number) => client.put(`key:${k}`, value);
-    for (const p of phases) {
-      if (p === 'put') await phase('put', procs, (i) => put(i % keys));
-      else if (p === 'update') await phase('update', procs, (i) => client.put(`key:${i % keys}`, value, { context: contexts[i % keys] }).then(remember(i % keys)));
-      else if (p === 'get') {
-        const before = { ...client.stats };
-        let gets = 0;
-        let found = 0;
-        await phase('get', procs, (i) =>
-          client.get(`key:${(i * 7919) % keys}`).then((r) => {
-            gets++;
-            if (r.values.length > 0) found++;
-          }),
-        );
-        const s = client.stats;
-        // Keys the put phase did not reach are absent: every replica is asked before "not found".
-        console.log(
-          `      ${((100 * found) / Math.max(1, gets)).toFixed(0)}% of gets found their key; SDK-coordinated reads ${s.directReads - before.directReads}, speculative ${s.speculativeReads - before.speculativeReads}, ` +
-            `fallbacks to a node ${s.readFallbacks - before.readFallbacks}, read repairs ${s.readRepairs - before.readRepairs}`,
-        );
+    // Open loop: each phase other than warm runs once per rate, keys continuing from step to step
+    // (so a sweep of puts writes new keys rather than siblings of the last step's).
+    const loads: PhaseLoad[] = rates.length === 0 ? [{ seconds, inflight }] : rates.map((rate) => ({ seconds, inflight: openCap, rate }));
+    for (const { name: p, rate } of tokens) {
+      let base = 0;
+      const steps = rate !== undefined ? [{ seconds, inflight: openCap, rate }] : p === 'warm' ? [{ seconds, inflight }] : loads;
+      for (const load of steps) {
+        const b = base;
+        if (p === 'put') base += await phase('put', procs, load, (i) => put((b + i) % keys));
+        else if (p === 'update') {
+          base += await phase('update', procs, load, (i) => client.put(`key:${(b + i) % keys}`, value, { context: contexts[(b + i) % keys] }).then(remember((b + i) % keys)));
+        } else if (p === 'get') {
+          const before = { ...client.stats };
+          let gets = 0;
+          let found = 0;
+          await phase('get', procs, load, (i) =>
+            client.get(`key:${(i * 7919) % keys}`).then((r) => {
+              gets++;
+              if (r.values.length > 0) found++;
+            }),
+          );
+          const s = client.stats;
+          // Keys the put phase did not reach are absent: every replica is asked before "not found".
+          console.log(
+            `      ${((100 * found) / Math.max(1, gets)).toFixed(0)}% of gets found their key; SDK-coordinated reads ${s.directReads - before.directReads}, speculative ${s.speculativeReads - before.speculativeReads}, ` +
+              `fallbacks to a node ${s.readFallbacks - before.readFallbacks}, read repairs ${s.readRepairs - before.readRepairs}`,
+          );
+        } else if (p === 'warm') await phase('warm', procs, load, (i) => client.put(`warm:${i % keys}`, value));
+        else throw new Error(`unknown phase ${p} (put, get, update, warm)`);
       }
-      else if (p === 'warm') await phase('warm', procs, (i) => client.put(`warm:${i % keys}`, value));
-      else throw new Error(`unknown phase ${p} (put, get, update, warm)`);
     }
     await client.close();
   } finally {

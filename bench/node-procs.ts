@@ -1,6 +1,6 @@
 // What the multi-process benchmarks share: starting `shoal start` processes, CPU
-// time per process, and running a closed-loop phase that prints rates, latency
-// percentiles and CPU per request.
+// time per process, and running a phase (closed or open loop) that prints rates,
+// latency percentiles and CPU per request.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -12,6 +12,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { antiEntropyProfiles } from '../src/antientropy/index.js';
 import type { Client } from '../src/client/index.js';
+import { openLoop } from './open-loop.js';
 import { breakdown, perfAvailable, perfReport, printBreakdown, startPerf, stopPerf } from './perf-breakdown.js';
 
 const MAIN = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
@@ -176,13 +177,22 @@ export async function nodeStatus<T>(httpPort: number): Promise<T> {
   return (await (await fetch(`http://127.0.0.1:${httpPort}/status`)).json()) as T;
 }
 
+/** How a phase drives its requests. */
+export interface PhaseLoad {
+  seconds: number;
+  /** Requests in flight: the closed loop's callers, or the open loop's cap. */
+  inflight: number;
+  /** Open loop at this many requests per second (bench/open-loop.ts); undefined: closed loop. */
+  rate?: number | undefined;
+}
+
 /**
- * Runs `op(0), op(1), …` with `inflight` callers for `seconds`, then prints the
- * rate, latency percentiles, errors and the CPU each process (`procs`, then this
- * one) used per request.
+ * Runs `op(0), op(1), …` for `seconds`, with `inflight` callers (closed loop) or
+ * at `rate` per second (open loop, latency from each scheduled start), then
+ * prints the rate, latency percentiles, errors and the CPU each process (`procs`,
+ * then this one) used per request. Returns the number of requests started.
  */
-export async function phase(name: string, procs: ChildProcess[], o: { seconds: number; inflight: number }, op: (i: number) => Promise<unknown>): Promise<void> {
-  const lat: number[] = [];
+export async function phase(name: string, procs: ChildProcess[], o: PhaseLoad, op: (i: number) => Promise<unknown>): Promise<number> {
   const nodeCpu0 = procs.map((p) => cpuOf(p.pid));
   const clientCpu0 = clientCpu();
   const machine0 = machineTicks();
@@ -192,43 +202,35 @@ export async function phase(name: string, procs: ChildProcess[], o: { seconds: n
     for (const e of list.getEntries()) pauses.push(e.duration);
   });
   gc.observe({ entryTypes: ['gc'] });
-  let errors = 0;
   const failures = new Map<string, number>();
-  let next = 0;
+  const onError = (err: unknown): void => {
+    const what = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+    failures.set(what, (failures.get(what) ?? 0) + 1);
+  };
   const recordInto = perfDir();
   const perfFile = recordInto === undefined ? undefined : join(recordInto, `${++perfRecordings}-${name}.data`);
   const perf = perfFile === undefined ? undefined : startPerf(perfFile);
-  const end = performance.now() + o.seconds * 1000;
   const t0 = performance.now();
-  await Promise.all(
-    Array.from({ length: o.inflight }, async () => {
-      while (performance.now() < end) {
-        const i = next++;
-        const s = performance.now();
-        try {
-          await op(i);
-          lat.push(performance.now() - s);
-        } catch (err) {
-          errors++;
-          const what = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
-          failures.set(what, (failures.get(what) ?? 0) + 1);
-        }
-      }
-    }),
-  );
+  const run = o.rate === undefined ? await closedPhase(o, op, onError) : await openLoop({ rate: o.rate, seconds: o.seconds, maxInFlight: o.inflight }, op, onError);
   const elapsed = (performance.now() - t0) / 1000;
   const used = [...procs.map((p, i) => minus(cpuOf(p.pid), nodeCpu0[i]!)), minus(clientCpu(), clientCpu0)];
   const machine = machineTicks();
   gc.disconnect();
   if (perf !== undefined) await stopPerf(perf);
+  const lat = run.latencies;
   const ops = Math.max(1, lat.length);
   const perOp = (c: Cpu) => (((c.user + c.system) * 1e6) / ops).toFixed(0);
   const sorted = Float64Array.from(lat).sort();
+  const label = o.rate === undefined ? name : `${name} @${o.rate.toLocaleString('en-US')}/s`;
   console.log(
-    `${name.padEnd(5)} ${Math.round(lat.length / elapsed).toLocaleString('en-US').padStart(8)} ops/s   ` +
+    `${label.padEnd(5)} ${Math.round(lat.length / elapsed).toLocaleString('en-US').padStart(8)} ops/s   ` +
       `p50 ${ms(percentile(sorted, 50))}  p99 ${ms(percentile(sorted, 99))}  p999 ${ms(percentile(sorted, 99.9))}  ` +
-      `errors ${errors}  (${lat.length.toLocaleString('en-US')} ops in ${elapsed.toFixed(1)} s)`,
+      `errors ${run.errors}  (${lat.length.toLocaleString('en-US')} ops in ${elapsed.toFixed(1)} s)`,
   );
+  if (o.rate !== undefined) {
+    // Over 1% late: the cluster (or this client) did not keep up with the rate.
+    console.log(`      open loop, latency from each scheduled start; started late (behind the schedule): ${((100 * run.late) / Math.max(1, run.issued)).toFixed(1)}%`);
+  }
   const total = used.reduce((a, b) => ({ user: a.user + b.user, system: a.system + b.system }), { user: 0, system: 0 });
   console.log(
     `      CPU µs/op: total ${perOp(total)} (system ${perOp({ user: 0, system: total.system })}) = ` +
@@ -245,6 +247,42 @@ export async function phase(name: string, procs: ChildProcess[], o: { seconds: n
   if (perfFile !== undefined) printBreakdown(breakdown(perfReport(perfFile)), ((total.user + total.system) * 1e6) / ops);
   const common = [...failures].sort((a, b) => b[1] - a[1]).slice(0, 3);
   for (const [what, count] of common) console.log(`      ${count} × ${what}`);
+  return run.issued;
+}
+
+/** `inflight` callers, each starting its next request when its last one settles, until `seconds` are over. */
+async function closedPhase(o: PhaseLoad, op: (i: number) => Promise<unknown>, onError: (err: unknown) => void): Promise<{ latencies: number[]; errors: number; issued: number; late: number }> {
+  const latencies: number[] = [];
+  let errors = 0;
+  let next = 0;
+  const end = performance.now() + o.seconds * 1000;
+  await Promise.all(
+    Array.from({ length: o.inflight }, async () => {
+      while (performance.now() < end) {
+        const i = next++;
+        const s = performance.now();
+        try {
+          await op(i);
+          latencies.push(performance.now() - s);
+        } catch (err) {
+          errors++;
+          onError(err);
+        }
+      }
+    }),
+  );
+  return { latencies, errors, issued: next, late: 0 };
+}
+
+/** SHOAL_BENCH_RATE: open-loop rates (requests per second, comma-separated); empty when unset (closed loop). */
+export function envRates(): number[] {
+  const v = process.env['SHOAL_BENCH_RATE'];
+  if (v === undefined || v === '') return [];
+  return v.split(',').map((w) => {
+    const r = Number(w);
+    if (!(Number.isFinite(r) && r > 0)) throw new Error(`SHOAL_BENCH_RATE must be positive numbers, comma-separated; got ${w}`);
+    return r;
+  });
 }
 
 /**
