@@ -82,6 +82,19 @@ function machineTicks(): { total: number; steal: number } {
   }
 }
 
+/**
+ * Milliseconds a process's main thread has spent runnable but waiting for a core
+ * (/proc/<pid>/schedstat, second field); 0 where the kernel does not report it.
+ */
+export function runQueueWaitMs(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  try {
+    return Number(readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[1]) / 1e6 || 0;
+  } catch {
+    return 0;
+  }
+}
+
 function clientCpu(): Cpu {
   const u = process.cpuUsage();
   return { user: u.user / 1e6, system: u.system / 1e6 };
@@ -195,6 +208,8 @@ export interface PhaseLoad {
 export async function phase(name: string, procs: ChildProcess[], o: PhaseLoad, op: (i: number) => Promise<unknown>): Promise<number> {
   const nodeCpu0 = procs.map((p) => cpuOf(p.pid));
   const clientCpu0 = clientCpu();
+  const pids = [...procs.map((p) => p.pid), process.pid];
+  const wait0 = pids.map(runQueueWaitMs);
   const machine0 = machineTicks();
   // The client's GC pauses: round 8 found them setting the gets' p99.
   const pauses: number[] = [];
@@ -214,6 +229,7 @@ export async function phase(name: string, procs: ChildProcess[], o: PhaseLoad, o
   const run = o.rate === undefined ? await closedPhase(o, op, onError) : await openLoop({ rate: o.rate, seconds: o.seconds, maxInFlight: o.inflight }, op, onError);
   const elapsed = (performance.now() - t0) / 1000;
   const used = [...procs.map((p, i) => minus(cpuOf(p.pid), nodeCpu0[i]!)), minus(clientCpu(), clientCpu0)];
+  const waited = pids.map((pid, i) => runQueueWaitMs(pid) - wait0[i]!);
   const machine = machineTicks();
   gc.disconnect();
   if (perf !== undefined) await stopPerf(perf);
@@ -239,6 +255,10 @@ export async function phase(name: string, procs: ChildProcess[], o: PhaseLoad, o
       // On a VM, time the hypervisor gave to other guests: figures from minutes with much of it are not comparable.
       `; steal ${((100 * (machine.steal - machine0.steal)) / Math.max(1, machine.total - machine0.total)).toFixed(0)}% of the machine)`,
   );
+  // Time the processes' main threads were ready to run but had no core (round 11: with four
+  // processes on two cores, a large part of the tail).
+  const share = (w: number): string => `${((100 * w) / (elapsed * 1000)).toFixed(0)}%`;
+  console.log(`      waiting for a core, share of the phase (main threads): nodes ${waited.slice(0, -1).map(share).join(' + ')} + client ${share(waited[waited.length - 1]!)}`);
   const paused = pauses.reduce((a, b) => a + b, 0);
   console.log(
     `      client GC: ${pauses.length} pauses, ${paused.toFixed(0)} ms in all (${((paused / 10) / elapsed).toFixed(1)}% of the phase), ` +
