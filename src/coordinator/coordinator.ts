@@ -8,7 +8,7 @@ import type { SiblingSet } from '../codec/index.js';
 import { BadRequestError, QuorumUnavailableError, ShoalError, TooLargeError } from '../errors.js';
 import type { Clock } from '../time.js';
 import { EMPTY_CONTEXT, liveValues, parseContext, sameVersions, sync } from '../version/index.js';
-import type { ClusterView, LocalReplica, QuorumScope, ReplicaPeers } from './ports.js';
+import type { ClusterView, LocalReplica, QuorumScope, ReplicaPeers, WriteOutcome } from './ports.js';
 import { LatencyWindow, type SpeculativeRetry } from './latency-window.js';
 import { Quorum } from './quorum.js';
 import { type Target, TargetSet } from './targets.js';
@@ -401,7 +401,7 @@ export class Coordinator {
       const relays = counts === undefined ? undefined : this.relayGroups(ts, counts);
       for (const t of ts.targets) {
         if (t.node === self || relays?.members.has(t) === true) continue;
-        this.sendWrite(ts, counts === undefined || counts(t) ? q : undefined, t, key, staged);
+        this.startWrite(ts, counts === undefined || counts(t) ? q : undefined, t, key, staged);
       }
       if (relays !== undefined) for (const group of relays.groups) this.sendRelay(ts, group, key, staged);
       // A replica with no stand-in left (a small cluster) still gets the write later:
@@ -499,6 +499,54 @@ export class Coordinator {
    * One replica write; `q` undefined: it counts for nothing, and a failure is always
    * replaced or hinted. Resolves once it, or what replaced it, has settled.
    */
+  /**
+   * sendWrite() for the replicate loop, with no promise per write when the peers
+   * port takes an outcome (ReplicaPeers.writeTo). A failure is handled as
+   * sendWrite's are, a microtask later.
+   */
+  private startWrite(ts: TargetSet, q: Quorum | undefined, t: Target, key: Buffer, set: SiblingSet): void {
+    const peers = this.o.peers;
+    if (t.node === this.o.nodeId || peers.writeTo === undefined) {
+      void this.sendWrite(ts, q, t, key, set);
+      return;
+    }
+    q?.begin();
+    if (t.standsFor !== '') this.stats.fallbackWrites++;
+    this.background++;
+    peers.writeTo(t.node, key, set, t.standsFor, this.o.replicaTimeoutMs, ts.ringId, new Coordinator.ReplicaWrite(this, ts, q, t, key, set));
+  }
+
+  /** One startWrite(). Declared in the class, as it settles through its private members. */
+  private static readonly ReplicaWrite = class implements WriteOutcome {
+    constructor(
+      private readonly c: Coordinator,
+      private readonly ts: TargetSet,
+      private readonly q: Quorum | undefined,
+      private readonly t: Target,
+      private readonly key: Buffer,
+      private readonly set: SiblingSet,
+    ) {}
+
+    written(): void {
+      this.q?.succeed();
+      this.c.untrack();
+    }
+
+    failed(err: unknown): void {
+      void RESOLVED.then(() => {
+        const { c, ts, q, t, key, set } = this;
+        if (q?.isSettled === true) q.fail(describe(t, err));
+        else {
+          const next = ts.replace(t);
+          if (next !== undefined) void c.sendWrite(ts, q, next, key, set);
+          else if (t.node !== c.o.nodeId) void c.hintHere(t.standsFor === '' ? t.node : t.standsFor, key, set);
+          q?.fail(describe(t, err));
+        }
+        c.untrack();
+      });
+    }
+  };
+
   private sendWrite(ts: TargetSet, q: Quorum | undefined, t: Target, key: Buffer, set: SiblingSet): Promise<unknown> {
     q?.begin();
     if (t.standsFor !== '') this.stats.fallbackWrites++;

@@ -2,11 +2,14 @@
 // addresses looked up in membership's view at each call.
 import { type Member, type SiblingSet, scopeCode } from '../codec/index.js';
 import { UnavailableError } from '../errors.js';
-import type { Body, RpcPeers } from '../transport/index.js';
-import type { QuorumScope, ReplicaPeers } from './ports.js';
+import type { Body, ReplyHandler, RpcPeers } from '../transport/index.js';
+import type { QuorumScope, ReplicaPeers, WriteOutcome } from './ports.js';
 
 /** The coordinator's view of other nodes, over the RPC transport. */
 export class PeerReplicas implements ReplicaPeers {
+  /** writeTo's request options, kept while the timeout stays the same. */
+  private options: { timeoutMs: number } | undefined;
+
   constructor(
     private readonly peers: RpcPeers,
     private readonly memberOf: (id: string) => Member | undefined,
@@ -25,6 +28,13 @@ export class PeerReplicas implements ReplicaPeers {
     if (m === undefined) return Promise.reject(new UnavailableError(`node ${nodeId} is not a known member`));
     const value = relayTo === undefined ? { key, set, hintFor, ringId } : { key, set, hintFor, ringId, relayTo };
     return this.peers.request(m.host, m.port, { kind: 'replicaWrite', value }, { timeoutMs }).then(checkWriteReply);
+  }
+
+  writeTo(nodeId: string, key: Buffer, set: SiblingSet, hintFor: string, timeoutMs: number, ringId: Uint8Array | undefined, outcome: WriteOutcome): void {
+    const m = this.memberOf(nodeId);
+    if (m === undefined) return outcome.failed(new UnavailableError(`node ${nodeId} is not a known member`));
+    if (this.options?.timeoutMs !== timeoutMs) this.options = { timeoutMs };
+    this.peers.send(m.host, m.port, { kind: 'replicaWrite', value: { key, set, hintFor, ringId } }, this.options, new WriteReply(outcome));
   }
 
   /**
@@ -81,6 +91,20 @@ export class PeerReplicas implements ReplicaPeers {
     const reply = await this.peers.request(m.host, m.port, { kind: 'clientTouch', value }, { timeoutMs });
     if (reply.kind !== 'clientTouchReply') throw new UnavailableError(`forwarded touch answered with ${reply.kind}`);
     return { touched: reply.value.touched, context: Buffer.from(reply.value.context) };
+  }
+}
+
+/** A replica write's reply, to its outcome. */
+class WriteReply implements ReplyHandler {
+  constructor(private readonly outcome: WriteOutcome) {}
+
+  reply(body: Body): void {
+    if (body.kind !== 'replicaWriteReply') this.outcome.failed(new UnavailableError(`replica write answered with ${body.kind}`));
+    else this.outcome.written();
+  }
+
+  fail(err: Error): void {
+    this.outcome.failed(err);
   }
 }
 

@@ -35,6 +35,12 @@ export interface LocalReplica {
 }
 
 /** Requests to other nodes (the RPC transport, addressed by node id). */
+/** Where ReplicaPeers.writeTo reports: exactly one of the two, once, possibly before writeTo returns. */
+export interface WriteOutcome {
+  written(): void;
+  failed(err: unknown): void;
+}
+
 export interface ReplicaPeers {
   /**
    * `ringId`: the ring the write was placed by (undefined: not known, e.g. a hint
@@ -42,6 +48,12 @@ export interface ReplicaPeers {
    * before answering (only to nodes for which ClusterView.canRelay is true).
    */
   write(nodeId: string, key: Buffer, set: SiblingSet, hintFor: string, timeoutMs: number, ringId?: Uint8Array, relayTo?: readonly string[]): Promise<void>;
+  /**
+   * As write() without a relay, with the outcome given to `outcome` instead of a
+   * promise (the coordinator's replica writes, two per put, make none). Absent:
+   * the coordinator uses write().
+   */
+  writeTo?(nodeId: string, key: Buffer, set: SiblingSet, hintFor: string, timeoutMs: number, ringId: Uint8Array | undefined, outcome: WriteOutcome): void;
   /**
    * Several plain writes (no hint, ring or relay) to one node in one request;
    * resolves with the indexes of those that failed. Absent: not supported.

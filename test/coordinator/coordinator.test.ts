@@ -24,6 +24,7 @@ interface Sim {
   placement: PreferenceLists;
   calls: Array<{ op: string; to: string; hintFor?: string }>;
   dir: string;
+  peers: ReplicaPeers;
 }
 
 let sim: Sim;
@@ -32,7 +33,7 @@ async function makeSim(): Promise<Sim> {
   const dir = await mkdtemp(join(tmpdir(), 'shoal-coord-'));
   let ring = createRing(64, IDS[0]!);
   for (const id of IDS.slice(1)) ring = joinRing(ring, id);
-  const s: Sim = { stores: new Map(), coords: new Map(), down: new Set(), silent: new Set(), placement: new PreferenceLists(ring, 3), calls: [], dir };
+  const s: Sim = { stores: new Map(), coords: new Map(), down: new Set(), silent: new Set(), placement: new PreferenceLists(ring, 3), calls: [], dir, peers: {} as ReplicaPeers };
   for (const id of IDS) s.stores.set(id, await Store.open({ path: join(dir, id), sweepIntervalMs: 0 }));
   const reachable = (to: string) => {
     if (s.down.has(to) || s.silent.has(to)) throw new UnavailableError(`${to} is unreachable`);
@@ -64,6 +65,7 @@ async function makeSim(): Promise<Sim> {
       return s.coords.get(to)!.touch(req.key, req.ttlMs, { ...req, forwarded: true });
     },
   };
+  s.peers = peers;
   for (const id of IDS) {
     s.coords.set(
       id,
@@ -94,7 +96,30 @@ const replicasOf = (k: string) => sim.placement.replicas(sim.placement.partition
 const nonReplicaOf = (k: string) => IDS.find((id) => !replicasOf(k).includes(id))!;
 const local = async (id: string, k: string): Promise<SiblingSet | undefined> => sim.stores.get(id)!.getSet(key(k));
 
-describe('coordinator', () => {
+/**
+ * Replica writes through ReplicaPeers.writeTo (an outcome object, no promise),
+ * as PeerReplicas does; a write to an unreachable node fails before writeTo
+ * returns, as a request the RPC client refuses at once.
+ */
+function enableOutcomes(s: Sim): void {
+  s.peers.writeTo = (to, k, set, hintFor, _timeoutMs, _ringId, outcome) => {
+    s.calls.push({ op: 'write', to, hintFor });
+    if (s.down.has(to) || s.silent.has(to)) return outcome.failed(new UnavailableError(`${to} is unreachable`));
+    s.coords.get(to)!.replicaWrite(k, structuredClone(set), hintFor).then(
+      () => outcome.written(),
+      (err: unknown) => outcome.failed(err),
+    );
+  };
+}
+
+describe.each([
+  ['write()', false],
+  ['writeTo()', true],
+])('coordinator, replica writes through %s', (_through, outcomes) => {
+  beforeEach(() => {
+    if (outcomes) enableOutcomes(sim);
+  });
+
   it('a write through any node is readable through any other, and lands on exactly the N replicas', async () => {
     for (let i = 0; i < 20; i++) {
       const via = IDS[i % 5]!;
