@@ -338,9 +338,11 @@ export class Coordinator {
 
   private targets(key: Buffer): TargetSet {
     const placement = this.o.cluster.placement();
-    const self = this.o.nodeId;
-    return new TargetSet(placement, placement.partitionOf(key), (id) => id === self || this.o.cluster.isReachable(id));
+    return new TargetSet(placement, placement.partitionOf(key), this.reachable);
   }
+
+  /** Whether a node can take a request now (this node always can). */
+  private readonly reachable = (id: string): boolean => id === this.o.nodeId || this.o.cluster.isReachable(id);
 
   /**
    * Which targets count towards R or W: every one, or (local scope with replicas

@@ -17,17 +17,20 @@ export interface Target {
  * answered at another dc's latency rather than refused, as a sloppy quorum is.
  * `replace()` yields further fallbacks for targets that fail during the request.
  */
+const NONE: readonly string[] = Object.freeze([]);
+
 export class TargetSet {
   readonly targets: Target[] = [];
   /** Unreachable replicas for which the walk had no fallback left. */
-  readonly unplaced: string[] = [];
+  unplaced: readonly string[] = NONE;
   /** The key's intended replicas, reachable or not. */
   readonly replicas: readonly string[];
   /** The checksum of the ring these targets come from (8 bytes). */
   readonly ringId: Uint8Array;
   private readonly walk: readonly string[];
   private cursor: number;
-  private readonly used = new Set<string>();
+  /** Nodes the walk has taken (the replicas, then fallbacks); made at the first fallback. */
+  private used: Set<string> | undefined;
 
   constructor(
     private readonly placement: PreferenceLists,
@@ -38,13 +41,12 @@ export class TargetSet {
     this.ringId = placement.ringId;
     this.replicas = placement.replicas(partition);
     this.cursor = this.replicas.length;
-    for (const id of this.replicas) this.used.add(id);
     for (const id of this.replicas) {
       if (isReachable(id)) this.targets.push({ node: id, standsFor: '' });
       else {
         const sub = this.nextFallback(id);
         if (sub !== undefined) this.targets.push({ node: sub, standsFor: id });
-        else this.unplaced.push(id);
+        else this.unplaced = [...this.unplaced, id];
       }
     }
   }
@@ -63,6 +65,8 @@ export class TargetSet {
   }
 
   private nextFallback(owner: string): string | undefined {
+    // Most requests find every replica reachable and never get here.
+    this.used ??= new Set(this.replicas);
     if (this.placement.perDc !== undefined) {
       const dc = this.placement.dcOf(owner);
       for (let i = this.replicas.length; i < this.walk.length; i++) {
