@@ -81,7 +81,9 @@ async function main(): Promise<void> {
     await waitOutGrace(profile);
     const value = randomBytes(200);
     console.log(
-      `${nodes} nodes (N=3, R=W=2), ${rates.length === 0 ? `${inflight} requests in flight` : `open loop at ${rates.join(', ')} requests/s`} (open loop: at most ${openCap} in flight), 200-byte values, ${keys.toLocaleString('en-US')} keys, ${seconds} s per phase` +
+      `${nodes} nodes (N=3, R=W=2), ${rates.length === 0 ? `${inflight} requests in flight` : `open loop at ${rates.join(', ')} requests/s`}` +
+        `${rates.length > 0 || process.env['SHOAL_BENCH_PHASES']?.includes('@') === true ? ` (open loop: at most ${openCap} in flight)` : ''}` +
+        `, 200-byte values, ${keys.toLocaleString('en-US')} keys, ${seconds} s per phase` +
         `, gets coordinated by the ${readCoordination === 'client' ? 'SDK' : 'nodes'}` +
         (startArgs.length > 0 ? `; node arguments: ${startArgs.join(' ')}` : ''),
     );

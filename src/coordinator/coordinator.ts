@@ -536,15 +536,9 @@ export class Coordinator {
 
     failed(err: unknown): void {
       void RESOLVED.then(() => {
-        const { c, ts, q, t, key, set } = this;
-        if (q?.isSettled === true) q.fail(describe(t, err));
-        else {
-          const next = ts.replace(t);
-          if (next !== undefined) void c.sendWrite(ts, q, next, key, set);
-          else if (t.node !== c.o.nodeId) void c.hintHere(t.standsFor === '' ? t.node : t.standsFor, key, set);
-          q?.fail(describe(t, err));
-        }
-        c.untrack();
+        // What replaces this write counts as background work of its own.
+        void this.c.writeFailed(this.ts, this.q, this.t, this.key, this.set, err);
+        this.c.untrack();
       });
     }
   };
@@ -559,18 +553,28 @@ export class Coordinator {
         : this.o.peers.write(t.node, key, set, t.standsFor, this.o.replicaTimeoutMs, ts.ringId);
     const done = attempt.then(
       () => q?.succeed(),
-      (err: unknown) => {
-        if (q?.isSettled === true) return q.fail(describe(t, err));
-        const next = ts.replace(t);
-        let then: Promise<unknown> | undefined;
-        if (next !== undefined) then = this.sendWrite(ts, q, next, key, set);
-        else if (t.node !== self) then = this.hintHere(t.standsFor === '' ? t.node : t.standsFor, key, set);
-        q?.fail(describe(t, err));
-        return then;
-      },
+      (err: unknown) => this.writeFailed(ts, q, t, key, set, err),
     );
     this.track(done);
     return done;
+  }
+
+  /**
+   * A replica write to `t` failed: unless its quorum has settled, the next fallback
+   * takes it, or else this node keeps a hint; then the quorum hears of the failure
+   * (after the replacement has begun). Resolves when the replacement has settled.
+   */
+  private writeFailed(ts: TargetSet, q: Quorum | undefined, t: Target, key: Buffer, set: SiblingSet, err: unknown): Promise<unknown> | undefined {
+    if (q?.isSettled === true) {
+      q.fail(describe(t, err));
+      return undefined;
+    }
+    const next = ts.replace(t);
+    let then: Promise<unknown> | undefined;
+    if (next !== undefined) then = this.sendWrite(ts, q, next, key, set);
+    else if (t.node !== this.o.nodeId) then = this.hintHere(t.standsFor === '' ? t.node : t.standsFor, key, set);
+    q?.fail(describe(t, err));
+    return then;
   }
 
   /** Keeps a hint for `owner` on this node (handoff delivers it when owner returns); never rejects. */
