@@ -99,7 +99,8 @@ class WriteReply implements ReplyHandler {
   constructor(private readonly outcome: WriteOutcome) {}
 
   reply(body: Body): void {
-    if (body.kind !== 'replicaWriteReply') this.outcome.failed(new UnavailableError(`replica write answered with ${body.kind}`));
+    const wrong = writeReplyError(body);
+    if (wrong !== undefined) this.outcome.failed(wrong);
     else this.outcome.written();
   }
 
@@ -108,6 +109,12 @@ class WriteReply implements ReplyHandler {
   }
 }
 
+/** What is wrong with a replica write's reply, if anything. */
+function writeReplyError(reply: Body): UnavailableError | undefined {
+  return reply.kind === 'replicaWriteReply' ? undefined : new UnavailableError(`replica write answered with ${reply.kind}`);
+}
+
 function checkWriteReply(reply: Body): void {
-  if (reply.kind !== 'replicaWriteReply') throw new UnavailableError(`replica write answered with ${reply.kind}`);
+  const wrong = writeReplyError(reply);
+  if (wrong !== undefined) throw wrong;
 }

@@ -34,13 +34,13 @@ export interface LocalReplica {
   getHint(owner: string, key: Buffer): Promise<SiblingSet | undefined>;
 }
 
-/** Requests to other nodes (the RPC transport, addressed by node id). */
 /** Where ReplicaPeers.writeTo reports: exactly one of the two, once, possibly before writeTo returns. */
 export interface WriteOutcome {
   written(): void;
   failed(err: unknown): void;
 }
 
+/** Requests to other nodes (the RPC transport, addressed by node id). */
 export interface ReplicaPeers {
   /**
    * `ringId`: the ring the write was placed by (undefined: not known, e.g. a hint

@@ -9,6 +9,8 @@ export interface Target {
   standsFor: string;
 }
 
+const NONE: readonly string[] = Object.freeze([]);
+
 /**
  * Targets for a key's partition. A fallback is taken in walk order and never twice;
  * with replicas per data centre, a stand-in comes from the replica's own dc while
@@ -17,8 +19,6 @@ export interface Target {
  * answered at another dc's latency rather than refused, as a sloppy quorum is.
  * `replace()` yields further fallbacks for targets that fail during the request.
  */
-const NONE: readonly string[] = Object.freeze([]);
-
 export class TargetSet {
   readonly targets: Target[] = [];
   /** Unreachable replicas for which the walk had no fallback left. */
