@@ -498,10 +498,6 @@ export class Coordinator {
   }
 
   /**
-   * One replica write; `q` undefined: it counts for nothing, and a failure is always
-   * replaced or hinted. Resolves once it, or what replaced it, has settled.
-   */
-  /**
    * sendWrite() for the replicate loop, with no promise per write when the peers
    * port takes an outcome (ReplicaPeers.writeTo). A failure is handled as
    * sendWrite's are, a microtask later.
@@ -543,6 +539,10 @@ export class Coordinator {
     }
   };
 
+  /**
+   * One replica write; `q` undefined: it counts for nothing, and a failure is always
+   * replaced or hinted. Resolves once it, or what replaced it, has settled.
+   */
   private sendWrite(ts: TargetSet, q: Quorum | undefined, t: Target, key: Buffer, set: SiblingSet): Promise<unknown> {
     q?.begin();
     if (t.standsFor !== '') this.stats.fallbackWrites++;
