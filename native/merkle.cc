@@ -312,6 +312,8 @@ class MerkleTree : public Napi::ObjectWrap<MerkleTree> {
   // Takes a tree built elsewhere (of the same shape).
   void Adopt(MerkleHashes&& tree) { tree_ = std::move(tree); }
 
+  MerkleHashes* hashes() { return &tree_; }
+
  private:
   Napi::Value Segments(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), tree_.segments()); }
   Napi::Value Fanout(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), tree_.fanout()); }
@@ -427,6 +429,53 @@ Napi::Value MerkleEntryHashValue(const Napi::CallbackInfo& info) {
   return Napi::BigInt::New(info.Env(), MerkleEntryHash(key_hash, digest));
 }
 
+// merkleApply(trees: (MerkleTree | undefined)[], meta: Uint32Array, words: BigUint64Array, count: number)
+// One call for a whole log of changes: a call per change cost more than the change.
+Napi::Value MerkleApply(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto* state = static_cast<MerkleState*>(info.Data());
+  if (!info[0].IsArray()) throw Napi::TypeError::New(env, "trees must be an array");
+  Napi::Array trees = info[0].As<Napi::Array>();
+  TypedView meta = ArgTypedView(info, 1, "meta", napi_uint32_array);
+  TypedView words = ArgTypedView(info, 2, "words", napi_biguint64_array);
+  uint64_t count = ArgUint(info, 3, "count");
+  if (count > meta.length || count > words.length / 3) {
+    throw Napi::RangeError::New(env, "count exceeds the entries that meta and words hold");
+  }
+  const auto* m = static_cast<const uint32_t*>(meta.data);
+  const auto* w = static_cast<const uint64_t*>(words.data);
+  const uint32_t n = trees.Length();
+  // First every check, so that a bad entry changes nothing.
+  std::vector<MerkleHashes*> target(n, nullptr);
+  std::vector<uint8_t> seen(n, 0);
+  Napi::Function ctor = state->tree_constructor.Value();
+  for (uint64_t i = 0; i < count; i++) {
+    uint32_t kind = m[i] & 3;
+    uint32_t p = m[i] >> 2;
+    if (kind == 0) throw Napi::RangeError::New(env, "meta[" + std::to_string(i) + "] has no kind");
+    if (p >= n) throw Napi::RangeError::New(env, "meta[" + std::to_string(i) + "] names partition " + std::to_string(p) + " beyond trees");
+    if (seen[p]) continue;
+    seen[p] = 1;
+    Napi::Value v = trees.Get(p);
+    if (v.IsUndefined() || v.IsNull()) continue;
+    if (!v.IsObject() || !v.As<Napi::Object>().InstanceOf(ctor)) {
+      throw Napi::TypeError::New(env, "trees[" + std::to_string(p) + "] must be a MerkleTree or undefined");
+    }
+    target[p] = MerkleTree::Unwrap(v.As<Napi::Object>())->hashes();
+  }
+  for (uint64_t i = 0; i < count; i++) {
+    MerkleHashes* t = target[m[i] >> 2];
+    if (t == nullptr) continue;
+    const uint64_t* e = w + 3 * i;
+    switch (m[i] & 3) {
+      case 1: t->Add(e[0], e[2]); break;
+      case 2: t->Remove(e[0], e[1]); break;
+      default: t->Update(e[0], e[1], e[2]); break;
+    }
+  }
+  return env.Undefined();
+}
+
 }  // namespace
 
 void InitMerkle(Napi::Env env, Napi::Object exports) {
@@ -438,6 +487,7 @@ void InitMerkle(Napi::Env env, Napi::Object exports) {
   exports.Set("merkleBuild", Napi::Function::New(env, MerkleBuild, "merkleBuild", state));
   exports.Set("merkleDiff", Napi::Function::New(env, MerkleDiffValue, "merkleDiff"));
   exports.Set("merkleEntryHash", Napi::Function::New(env, MerkleEntryHashValue, "merkleEntryHash"));
+  exports.Set("merkleApply", Napi::Function::New<Checked<MerkleApply>>(env, "merkleApply", state));
 }
 
 }  // namespace shoal

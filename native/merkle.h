@@ -74,11 +74,15 @@ class MerkleHashes {
 bool MerkleDiff(const uint8_t* a, size_t a_size, const uint8_t* b, size_t b_size,
                 std::vector<uint32_t>* out, std::string* error);
 
-// Registers MerkleTree, merkleBuild, merkleDiff, merkleEntryHash on exports.
+// Registers MerkleTree, merkleBuild, merkleDiff, merkleEntryHash, merkleApply on exports.
 //   new MerkleTree(segments, fanout): RangeError unless MerkleShapeValid.
 //   merkleBuild(entries, segments, fanout): copies entries before returning; builds on
 //     the libuv pool; argument errors reject the promise (TypeError / RangeError).
 //   merkleDiff(a, b): RangeError on malformed or differently shaped input.
+//   merkleApply(trees, meta, words, count): applies `count` logged changes, entry i
+//     being meta[i] = partition << 2 | kind (1 add, 2 remove, 3 update) and words
+//     [3i, 3i+3) = keyHash, old digest, new digest, to trees[partition] (a MerkleTree,
+//     or undefined/null: skipped). Checks every entry before changing any tree.
 void InitMerkle(Napi::Env env, Napi::Object exports);
 
 }  // namespace shoal

@@ -78,6 +78,14 @@ export interface NativeAddon {
   merkleDiff(a: Uint8Array, b: Uint8Array): Uint32Array;
   /** The hash an entry contributes to its segment: XXH64(keyHash LE || digest LE). */
   merkleEntryHash(keyHash: bigint, digest: bigint): bigint;
+  /**
+   * Applies `count` logged changes in one call. Entry i: meta[i] = partition << 2 |
+   * kind (1 add, 2 remove, 3 update); words[3i..3i+2] = keyHash, old digest, new
+   * digest (the unused one ignored); it goes to trees[partition], or nowhere when that
+   * is undefined. A bad entry (no kind, a partition beyond trees, a tree that is not a
+   * MerkleTree) throws before any tree changes.
+   */
+  merkleApply(trees: readonly (MerkleTree | undefined)[], meta: Uint32Array, words: BigUint64Array, count: number): void;
 }
 
 function load(): NativeAddon {

@@ -37,6 +37,21 @@ interface Entry {
 const RECENT_MS = 2000;
 const RECENT_MAX = 65_536;
 
+/**
+ * Tree changes wait in a log and go to the trees in one native call when it fills
+ * or a tree is read. One call per change cost more than the change itself: the
+ * crossing, and a cache miss on a random leaf of 256 trees that stalled the write
+ * path, where a loop over the log overlaps the misses (docs/performance.md, round 12).
+ */
+const LOG_MAX = 4096;
+
+const HASH = new BigUint64Array(1);
+const HASH_WORDS = new Uint32Array(HASH.buffer);
+const HIGH = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1 ? 1 : 0; // little-endian: word 1
+const ADD = 1;
+const REMOVE = 2;
+const UPDATE = 3;
+
 export interface TreeStats {
   held: number;
   /** Held partitions whose tree is built. */
@@ -58,8 +73,15 @@ export class PartitionTrees {
   private readonly recentTime = new Float64Array(RECENT_MAX);
   private recentNext = 0;
   private recentCount = 0;
+  /** Changes not yet in their trees: partition << 2 | kind, and keyHash, old, new digest. */
+  private readonly logMeta = new Uint32Array(LOG_MAX);
+  private readonly logWords = new BigUint64Array(3 * LOG_MAX);
+  private logCount = 0;
+  /** The tree each logged change goes to, by partition (flushLog runs before one is replaced). */
+  private byPart: (MerkleTree | undefined)[] = [];
   private q = 0;
-  private bits = 0n;
+  /** 32 - log2(q): a partition is the top log2(q) bits of the key hash's high word. */
+  private shift = 32;
   private readonly queue: number[] = [];
   private building: Promise<void> | undefined;
   private rebuildTimer: NodeJS.Timeout | undefined;
@@ -81,15 +103,18 @@ export class PartitionTrees {
     if (this.stopped) return;
     if (q !== this.q) {
       this.entries.clear();
+      this.byPart = new Array<MerkleTree | undefined>(q);
+      this.logCount = 0; // their trees are gone
       this.stats.ready = 0;
       this.queue.length = 0;
       this.q = q;
-      this.bits = BigInt(64 - Math.log2(q));
+      this.shift = 32 - Math.log2(q);
     }
     const want = new Set(partitions);
     for (const [p, e] of [...this.entries]) {
       if (want.has(p)) continue;
       this.entries.delete(p);
+      this.byPart[p] = undefined; // its logged changes go nowhere
       if (e.tree !== undefined) this.stats.ready--;
     }
     for (const p of want) {
@@ -107,8 +132,9 @@ export class PartitionTrees {
     return [...this.entries.keys()].sort((a, b) => a - b);
   }
 
-  /** The current tree of a held partition, once built. */
+  /** The current tree of a held partition, once built, with every change so far. */
   tree(partition: number): MerkleTree | undefined {
+    this.flushLog();
     return this.entries.get(partition)?.tree;
   }
 
@@ -141,27 +167,43 @@ export class PartitionTrees {
    */
   readonly onChange = (keyHash: bigint, before: SiblingSet | undefined, after: SiblingSet | undefined, beforeDigest?: bigint): bigint | undefined => {
     if (this.q === 0) return undefined;
-    const p = this.q === 1 ? 0 : Number(keyHash >> this.bits);
+    HASH[0] = keyHash; // its high word without a bigint shift (one allocation per write)
+    const p = this.q === 1 ? 0 : HASH_WORDS[HIGH]! >>> this.shift;
     const e = this.entries.get(p);
     const a = after === undefined ? undefined : digest(after);
     this.remember(keyHash, p, a ?? null);
     if (e === undefined) return a;
     if (e.changed !== undefined) e.changed.set(keyHash, a ?? null);
-    const t = e.tree;
-    if (t === undefined) return a;
+    if (e.tree === undefined) return a;
     const b = before === undefined ? undefined : (beforeDigest ?? digest(before));
     if (b !== undefined && a !== undefined) {
-      if (a !== b) t.update(keyHash, b, a);
+      if (a !== b) this.log(p, UPDATE, keyHash, b, a);
     } else if (b !== undefined) {
-      t.remove(keyHash, b);
+      this.log(p, REMOVE, keyHash, b, 0n);
       e.keys--;
     } else if (a !== undefined) {
-      t.add(keyHash, a);
+      this.log(p, ADD, keyHash, 0n, a);
       e.keys++;
     }
     this.stats.updates++;
     return a;
   };
+
+  private log(p: number, kind: number, keyHash: bigint, before: bigint, after: bigint): void {
+    const i = this.logCount++;
+    this.logMeta[i] = (p << 2) | kind;
+    this.logWords[3 * i] = keyHash;
+    this.logWords[3 * i + 1] = before;
+    this.logWords[3 * i + 2] = after;
+    if (this.logCount === LOG_MAX) this.flushLog();
+  }
+
+  private flushLog(): void {
+    if (this.logCount === 0) return;
+    const n = this.logCount;
+    this.logCount = 0;
+    native.merkleApply(this.byPart, this.logMeta, this.logWords, n);
+  }
 
   private remember(keyHash: bigint, p: number, d: bigint | null): void {
     const i = this.recentNext;
@@ -188,6 +230,7 @@ export class PartitionTrees {
 
   stop(): Promise<void> {
     this.stopped = true;
+    this.logCount = 0;
     clearTimeout(this.rebuildTimer);
     for (const t of this.retryTimers) clearTimeout(t);
     this.retryTimers.clear();
@@ -231,7 +274,8 @@ export class PartitionTrees {
         }
       }
       if (e.tree === undefined) this.stats.ready++;
-      e.tree = tree;
+      this.flushLog(); // what is logged belongs to the tree being replaced
+      e.tree = this.byPart[p] = tree;
       e.keys = keys;
       e.builtAt = Date.now();
       this.stats.builds++;

@@ -118,6 +118,24 @@ export class RefMerkleTree {
   }
 }
 
+/** merkleApply, one entry at a time (see NativeAddon.merkleApply). */
+export function refMerkleApply(trees: readonly (RefMerkleTree | undefined)[], meta: Uint32Array, words: BigUint64Array, count: number): void {
+  if (count > meta.length || count > Math.floor(words.length / 3)) throw new RangeError('count exceeds the entries that meta and words hold');
+  for (let i = 0; i < count; i++) {
+    if ((meta[i]! & 3) === 0) throw new RangeError(`meta[${i}] has no kind`);
+    if (meta[i]! >>> 2 >= trees.length) throw new RangeError(`meta[${i}] names partition ${meta[i]! >>> 2} beyond trees`);
+  }
+  for (let i = 0; i < count; i++) {
+    const t = trees[meta[i]! >>> 2];
+    if (t === undefined) continue;
+    const [keyHash, before, after] = [words[3 * i]!, words[3 * i + 1]!, words[3 * i + 2]!];
+    const kind = meta[i]! & 3;
+    if (kind === 1) t.add(keyHash, after);
+    else if (kind === 2) t.remove(keyHash, before);
+    else t.update(keyHash, before, after);
+  }
+}
+
 /** Builds a tree from interleaved (keyHash, digest) pairs. */
 export async function refMerkleBuild(entries: BigUint64Array, segments: number, fanout: number): Promise<RefMerkleTree> {
   if (!(entries instanceof BigUint64Array)) throw new TypeError('entries must be a BigUint64Array');

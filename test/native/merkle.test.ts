@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { native } from '../../src/native.js';
 import type { MerkleTree } from '../../src/native.js';
-import { RefMerkleTree, refMerkleBuild, refMerkleDiff, refMerkleEntryHash } from '../../src/reference/index.js';
+import { RefMerkleTree, refMerkleApply, refMerkleBuild, refMerkleDiff, refMerkleEntryHash } from '../../src/reference/index.js';
 
 const U64_MAX = (1n << 64n) - 1n;
 
@@ -376,6 +376,59 @@ describe('merkleBuild off the main thread', () => {
   });
 });
 
+describe('merkleApply agrees with the reference', () => {
+  it('applies random logs of adds, removes and updates across trees, skipping absent ones', () => {
+    const next = rng(0x6a09e667);
+    const shapes: Array<[number, number]> = [
+      [1, 2],
+      [16, 4],
+      [1024, 16],
+    ];
+    for (const [s, f] of shapes) {
+      const parts = 7;
+      // Partition 3 has no tree: its entries go nowhere.
+      const trees = Array.from({ length: parts }, (_, p) => (p === 3 ? undefined : new native.MerkleTree(s, f)));
+      const refs = Array.from({ length: parts }, (_, p) => (p === 3 ? undefined : new RefMerkleTree(s, f)));
+      const live = Array.from({ length: parts }, () => new Map<bigint, bigint>());
+      for (let round = 0; round < 20; round++) {
+        const count = 1 + (next() % 300);
+        const meta = new Uint32Array(count + (next() % 3)); // longer than count: the rest is ignored
+        const words = new BigUint64Array(3 * meta.length);
+        for (let i = 0; i < meta.length; i++) {
+          const p = next() % parts;
+          const keys = [...live[p]!.keys()];
+          const old = keys.length > 0 && next() % 2 === 0 ? keys[next() % keys.length]! : undefined;
+          const kind = old === undefined ? 1 : 2 + (next() % 2);
+          const keyHash = old ?? randomU64(next);
+          const before = old === undefined ? randomU64(next) : live[p]!.get(old)!; // add: ignored
+          const after = kind === 2 ? randomU64(next) : randomU64(next); // remove: ignored
+          meta[i] = (p << 2) | kind;
+          words.set([keyHash, before, after], 3 * i);
+          if (i >= count) continue;
+          if (kind === 2) live[p]!.delete(keyHash);
+          else live[p]!.set(keyHash, after);
+        }
+        native.merkleApply(trees, meta, words, count);
+        refMerkleApply(refs, meta, words, count);
+        for (let p = 0; p < parts; p++) {
+          if (trees[p] === undefined) continue;
+          const expected = nativeByAdds(new BigUint64Array([...live[p]!].flat()), s, f).serialize();
+          expect(trees[p]!.serialize().equals(expected), `shape ${s}/${f} round ${round} partition ${p}`).toBe(true);
+          expect(refs[p]!.serialize().equals(expected), `shape ${s}/${f} round ${round} partition ${p}`).toBe(true);
+        }
+      }
+    }
+  });
+
+  it('a count of 0 changes nothing', () => {
+    const t = new native.MerkleTree(16, 4);
+    t.add(1n, 2n);
+    const before = t.serialize();
+    native.merkleApply([t], Uint32Array.of((0 << 2) | 1), new BigUint64Array([5n, 0n, 6n]), 0);
+    expect(t.serialize().equals(before)).toBe(true);
+  });
+});
+
 describe('malformed arguments', () => {
   const loose = native as unknown as Record<string, (...a: unknown[]) => unknown>;
   const Tree = native.MerkleTree as unknown as new (...a: unknown[]) => MerkleTree;
@@ -410,6 +463,28 @@ describe('malformed arguments', () => {
     expect(() => Reflect.apply(proto.root!, {}, [])).toThrow();
     expect(() => Reflect.apply(proto.add!, { x: 1 }, [1n, 2n])).toThrow();
     expect(() => Reflect.apply(proto.serialize!, undefined, [])).toThrow();
+  });
+
+  it('merkleApply rejects a bad log before changing any tree', () => {
+    const t = new native.MerkleTree(16, 4);
+    const before = t.serialize();
+    // The first entry is good; each case's second is not.
+    const log = (second: number): Uint32Array => Uint32Array.of((0 << 2) | 1, second);
+    const words = new BigUint64Array(6).fill(7n);
+    expect(() => native.merkleApply([t], log((0 << 2) | 0), words, 2)).toThrow(RangeError); // no kind
+    expect(() => native.merkleApply([t], log((1 << 2) | 1), words, 2)).toThrow(RangeError); // beyond trees
+    expect(() => native.merkleApply([t, {} as MerkleTree], log((1 << 2) | 1), words, 2)).toThrow(TypeError);
+    expect(() => native.merkleApply([t, 5 as unknown as MerkleTree], log((1 << 2) | 1), words, 2)).toThrow(TypeError);
+    expect(() => native.merkleApply([t], log(1), words, 3)).toThrow(RangeError); // count beyond meta
+    expect(() => native.merkleApply([t], Uint32Array.of(1, 1, 1), words, 3)).toThrow(RangeError); // beyond words
+    expect(() => native.merkleApply([t], log(1), words, -1)).toThrow(RangeError);
+    expect(() => loose.merkleApply!(t, log(1), words, 2)).toThrow(TypeError);
+    expect(() => loose.merkleApply!([t], [1, 1], words, 2)).toThrow(TypeError);
+    expect(() => loose.merkleApply!([t], log(1), new BigInt64Array(6), 2)).toThrow(TypeError);
+    expect(() => loose.merkleApply!([t], log(1), words, '2')).toThrow(TypeError);
+    expect(t.serialize().equals(before)).toBe(true);
+    expect(() => refMerkleApply([new RefMerkleTree(16, 4)], log((0 << 2) | 0), words, 2)).toThrow(RangeError);
+    expect(() => refMerkleApply([new RefMerkleTree(16, 4)], log((1 << 2) | 1), words, 2)).toThrow(RangeError);
   });
 
   it('merkleBuild rejects bad entries and shapes', async () => {
