@@ -8,10 +8,19 @@ import { DOT_BYTES, copyDot } from './dot.js';
 
 const PER_SIBLING = DOT_BYTES + 8 + 1;
 let scratch = Buffer.allocUnsafe(4096);
+/** Views of scratch by length, made once: a new view per digest was a typed array to make and collect. */
+let views: Buffer[] = [];
+
+function view(length: number): Buffer {
+  return (views[length] ??= scratch.subarray(0, length));
+}
 
 export function digest(set: SiblingSet): bigint {
   const need = set.clock.length + set.siblings.length * PER_SIBLING;
-  if (scratch.length < need) scratch = Buffer.allocUnsafe(Math.max(need, scratch.length * 2));
+  if (scratch.length < need) {
+    scratch = Buffer.allocUnsafe(Math.max(need, scratch.length * 2));
+    views = [];
+  }
   scratch.set(set.clock, 0);
   let off = set.clock.length;
   for (const s of set.siblings) {
@@ -22,5 +31,5 @@ export function digest(set: SiblingSet): bigint {
     off += 8;
     scratch[off++] = s.tombstone ? 1 : 0;
   }
-  return native.hash64(scratch.subarray(0, off));
+  return native.hash64(view(off));
 }
