@@ -11,6 +11,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ClassicLevel } from 'classic-level';
+import { PartitionTrees } from '../src/antientropy/index.js';
 import { FILTER_FILE, Store } from '../src/storage/index.js';
 import type { StoreOptions } from '../src/storage/index.js';
 import { closedLoop } from './closed-loop.js';
@@ -213,6 +214,22 @@ export async function run(): Promise<void> {
     rows.push(row('get, 64 concurrent, from LevelDB', n(100_000), secs, 64, `${s.stats.readCalls - r0} synchronous reads`));
     secs = await drive(1, n(10_000), () => s.get(keys[pick()]!));
     rows.push(row('get, one at a time, from LevelDB', n(10_000), secs, 1));
+  });
+
+  // A node's store also keeps anti-entropy's Merkle trees current on every write: here
+  // all 256 partitions are held, as on each node of a 3-node cluster with N=3.
+  const treesFor: { store?: Store } = {};
+  const trees = new PartitionTrees({ segments: 1024, fanout: 16, rebuildIntervalMs: 0, source: (p, q) => treesFor.store!.partitionDigests(p, q) });
+  await withStore({ onDataChange: trees.onChange }, async (s) => {
+    treesFor.store = s;
+    trees.hold(Array.from({ length: 256 }, (_, p) => p), 256);
+    await trees.idle();
+    const order = shuffled(KEYSPACE, 1);
+    let secs = await drive(64, KEYSPACE, (i) => s.put(keys[order[i]!]!, VALUE));
+    rows.push(row('put, 64 concurrent, new keys, with Merkle trees (as a node)', KEYSPACE, secs, 64, `${trees.stats.updates} tree updates`));
+    secs = await puts(s, 64, n(150_000), 2);
+    rows.push(row('put, 64 concurrent, overwrites, with Merkle trees (as a node)', n(150_000), secs, 64));
+    await trees.stop();
   });
 
   // Batches split (the default, above) or one per turn: the same inserts and overwrites.
