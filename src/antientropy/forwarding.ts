@@ -8,13 +8,18 @@
 // the ring this node has now skips the nodes its coordinator sent it to already.
 import type { SiblingSet } from '../codec/index.js';
 
-/** The storage operations the coordinator uses (the structure of its LocalReplica port). */
+/**
+ * The storage operations the coordinator uses (the structure of its LocalReplica port).
+ * `adopt`: keep the given buffers instead of copies (Store's PutOptions.adopt).
+ */
 export interface ReplicaStore {
   /** `staged` (if the store supports it) sees the new state before the commit; it passes through. */
-  put(key: Buffer, value: Buffer, options: { context?: Uint8Array; ttlMs?: number; staged?: (set: SiblingSet) => void }): Promise<SiblingSet>;
+  put(key: Buffer, value: Buffer, options: { context?: Uint8Array; ttlMs?: number; staged?: (set: SiblingSet) => void; adopt?: boolean }): Promise<SiblingSet>;
   delete(key: Buffer, options: { context?: Uint8Array; staged?: (set: SiblingSet) => void }): Promise<SiblingSet>;
   getSet(key: Buffer): Promise<SiblingSet | undefined>;
   merge(key: Buffer, set: SiblingSet): Promise<SiblingSet | undefined>;
+  /** merge, keeping set's buffers (nobody changes them afterwards). */
+  mergeAdopting(key: Buffer, set: SiblingSet): Promise<SiblingSet | undefined>;
   /** New time to live for the live versions (written again under new dots); undefined when none is live. */
   touch(key: Buffer, ttlMs: number): Promise<SiblingSet | undefined>;
   putHint(owner: string, key: Buffer, set: SiblingSet): Promise<unknown>;
@@ -40,7 +45,7 @@ export interface ForwardingStats {
   hinted: number;
 }
 
-export class ForwardingReplica implements ReplicaStore {
+export class ForwardingReplica implements Omit<ReplicaStore, 'mergeAdopting'> {
   readonly stats: ForwardingStats = { forwarded: 0, hinted: 0 };
 
   constructor(
@@ -54,7 +59,7 @@ export class ForwardingReplica implements ReplicaStore {
   put(
     key: Buffer,
     value: Buffer,
-    options: { context?: Uint8Array; ttlMs?: number; staged?: (set: SiblingSet) => void; ringId?: Uint8Array },
+    options: { context?: Uint8Array; ttlMs?: number; staged?: (set: SiblingSet) => void; ringId?: Uint8Array; adopt?: boolean },
   ): Promise<SiblingSet> {
     try {
       return this.store.put(key, value, options).then((set) => this.forwarded(key, set, options.ringId));
@@ -71,9 +76,10 @@ export class ForwardingReplica implements ReplicaStore {
     }
   }
 
+  /** Keeps set's buffers (LocalReplica.merge: nobody changes them afterwards). */
   merge(key: Buffer, set: SiblingSet, ringId?: Uint8Array): Promise<SiblingSet | undefined> {
     try {
-      return this.store.merge(key, set).then((merged) => this.forwarded(key, merged, ringId));
+      return this.store.mergeAdopting(key, set).then((merged) => this.forwarded(key, merged, ringId));
     } catch (err) {
       return Promise.reject(err as Error);
     }

@@ -166,6 +166,7 @@ export class Coordinator {
     return { values: liveValues(set, now), context: set ? Buffer.from(set.clock) : EMPTY_CONTEXT };
   }
 
+  /** Keeps `value` (the local replica does not copy it): callers hand over buffers nobody changes afterwards. */
   async put(
     key: Buffer,
     value: Buffer,
@@ -184,7 +185,7 @@ export class Coordinator {
     this.stats.puts++;
     return this.countErrors(
       this.write(key, w, scope, options.forwarded === true, {
-        local: (staged, ringId) => this.o.local.put(key, value, ttlMs === 0 ? { context, staged, ringId } : { context, ttlMs, staged, ringId }),
+        local: (staged, ringId) => this.o.local.put(key, value, ttlMs === 0 ? { context, staged, ringId, adopt: true } : { context, ttlMs, staged, ringId, adopt: true }),
         forward: (node) => this.o.peers.forwardPut(node, { key, value, context, ttlMs, w, scope }, this.o.requestTimeoutMs),
       }),
     );

@@ -17,16 +17,17 @@ export interface LocalReplica {
    * once it has committed. `staged`, when given, is called with that state as soon
    * as it is computed, before the commit (the coordinator replicates it meanwhile);
    * an implementation that cannot tell early calls it at the commit, or not at all.
+   * `adopt`: nobody changes `value` afterwards; keep it rather than a copy.
    */
   put(
     key: Buffer,
     value: Buffer,
-    options: { context?: Uint8Array; ttlMs?: number; staged?: (set: SiblingSet) => void; ringId?: Uint8Array },
+    options: { context?: Uint8Array; ttlMs?: number; staged?: (set: SiblingSet) => void; ringId?: Uint8Array; adopt?: boolean },
   ): Promise<SiblingSet>;
   /** A tombstone write; `staged` as for put. */
   delete(key: Buffer, options: { context?: Uint8Array; staged?: (set: SiblingSet) => void; ringId?: Uint8Array }): Promise<SiblingSet>;
   getSet(key: Buffer): Promise<SiblingSet | undefined>;
-  /** Folds another replica's state in (idempotent). */
+  /** Folds another replica's state in (idempotent). Nobody changes set's buffers afterwards: they may be kept. */
   merge(key: Buffer, set: SiblingSet, ringId?: Uint8Array): Promise<SiblingSet | undefined>;
   /** Gives the live versions a new time to live (a write under new dots); undefined when none is live here. */
   touch(key: Buffer, ttlMs: number, options?: { ringId?: Uint8Array }): Promise<SiblingSet | undefined>;

@@ -132,6 +132,11 @@ export interface PutOptions {
    * then rejects with it) and must not write to the store synchronously.
    */
   staged?: (set: SiblingSet) => void;
+  /**
+   * The caller hands `value` over and nobody changes it afterwards (a view of a
+   * received frame): the store keeps it instead of a copy.
+   */
+  adopt?: boolean;
 }
 
 export interface DeleteOptions {
@@ -202,6 +207,13 @@ function copySet(s: SiblingSet): SiblingSet {
 
 function asBuffer(b: Uint8Array): Buffer {
   return Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.length);
+}
+
+/** s itself when all its bytes are Buffers (what the store hands out), else copySet(s). */
+function adoptSet(s: SiblingSet): SiblingSet {
+  if (!Buffer.isBuffer(s.clock)) return copySet(s);
+  for (const x of s.siblings) if (!Buffer.isBuffer(x.dot) || !Buffer.isBuffer(x.value)) return copySet(s);
+  return s;
 }
 
 export class Store {
@@ -346,7 +358,7 @@ export class Store {
       const context = parseContext(o?.context);
       const ttl = checkTtl(o?.ttlMs);
       const staged = checkStaged(o?.staged);
-      const copy = Buffer.from(value);
+      const copy = o?.adopt === true ? asBuffer(value) : Buffer.from(value);
       const dbKey = dataKey(native.hash64(key), key);
       return this.data.update(dbKey, (cur) => this.write(cur, context, copy, false, ttl, staged)) as Promise<SiblingSet>;
     } catch (err) {
@@ -395,18 +407,34 @@ export class Store {
    */
   merge(key: Uint8Array, remote: SiblingSet): Promise<SiblingSet | undefined> {
     try {
-      this.checkOpen();
-      checkKey(key, this.maxKeyBytes);
-      const set = copySet(checkSiblingSet(remote, this.maxValueBytes));
-      const dbKey = dataKey(native.hash64(key), key);
-      return this.data.update(dbKey, (cur) => {
-        const next = syncSets(cur, set);
-        // No sibling left: every version was superseded and reclaimed elsewhere.
-        return next !== undefined && next.siblings.length === 0 ? undefined : next;
-      });
+      return this.mergeSet(key, copySet(checkSiblingSet(remote, this.maxValueBytes)));
     } catch (err) {
       return Promise.reject(err);
     }
+  }
+
+  /**
+   * merge, keeping the set's buffers instead of copies: for a set nobody changes
+   * afterwards (a view of a received frame, as replica writes are). Four copies
+   * per replica write otherwise.
+   */
+  mergeAdopting(key: Uint8Array, remote: SiblingSet): Promise<SiblingSet | undefined> {
+    try {
+      return this.mergeSet(key, adoptSet(checkSiblingSet(remote, this.maxValueBytes)));
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  private mergeSet(key: Uint8Array, set: SiblingSet): Promise<SiblingSet | undefined> {
+    this.checkOpen();
+    checkKey(key, this.maxKeyBytes);
+    const dbKey = dataKey(native.hash64(key), key);
+    return this.data.update(dbKey, (cur) => {
+      const next = syncSets(cur, set);
+      // No sibling left: every version was superseded and reclaimed elsewhere.
+      return next !== undefined && next.siblings.length === 0 ? undefined : next;
+    });
   }
 
   private write(

@@ -13,6 +13,7 @@ function fakeStore() {
     put: async () => set(1),
     delete: async () => set(2),
     merge: async (key) => (key.toString() === 'gone' ? undefined : set(3)),
+    mergeAdopting: async (key) => (key.toString() === 'gone' ? undefined : set(3)),
     getSet: async () => undefined,
     touch: async () => set(4),
     putHint: async (owner, key) => {
