@@ -9,7 +9,10 @@
 //     client keeps its local puts going.
 // Options (env): SHOAL_BENCH_DC_RTT (round trip between the dcs in ms, default 40),
 //   SHOAL_BENCH_SECONDS (default 10 per phase), SHOAL_BENCH_INFLIGHT (requests in
-//   flight, default 8), SHOAL_BENCH_PROBES (staleness probes, default 200),
+//   flight, default 8), SHOAL_BENCH_RATE (open loop, as bench:cluster's: requests per
+//   second, comma-separated; each measured phase runs once per rate, with at most
+//   INFLIGHT requests in flight, default 1024 then), SHOAL_BENCH_PROBES (staleness
+//   probes, default 200),
 //   SHOAL_BENCH_PROFILE (lan, the default, or fast), SHOAL_BENCH_PROF (a folder:
 //   the node processes write .cpuprofile files there), SHOAL_BENCH_READ_COORDINATION
 //   (the SDK's readCoordination: client, the default, or node).
@@ -18,11 +21,27 @@ import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { Client } from '../src/client/index.js';
 import { DC_RTT_ENV } from '../src/cli/dc-delay.js';
-import { benchDir, benchProfile, envReadCoordination, ms, percentile, phase, profFlags, startNode, stopAll, waitForRing, waitOutGrace } from './node-procs.js';
+import {
+  type PhaseLoad,
+  benchDir,
+  benchProfile,
+  envRates,
+  envReadCoordination,
+  ms,
+  percentile,
+  phase,
+  profFlags,
+  startNode,
+  stopAll,
+  waitForRing,
+  waitOutGrace,
+} from './node-procs.js';
 
 const rtt = Number(process.env['SHOAL_BENCH_DC_RTT'] ?? 40);
 const seconds = Number(process.env['SHOAL_BENCH_SECONDS'] ?? 10);
 const inflight = Number(process.env['SHOAL_BENCH_INFLIGHT'] ?? 8);
+const rates = envRates();
+const openCap = Number(process.env['SHOAL_BENCH_INFLIGHT'] ?? 1024);
 const probes = Number(process.env['SHOAL_BENCH_PROBES'] ?? 200);
 const profile = benchProfile(process.env['SHOAL_BENCH_PROFILE'] ?? 'lan');
 const readCoordination = envReadCoordination();
@@ -80,13 +99,23 @@ async function main(): Promise<void> {
     const value = randomBytes(200);
     console.log(
       `2 dcs × ${PER_DC} nodes (--replication east:3,west:3, R=W=2), ${rtt} ms round trip between the dcs, ` +
-        `client in east with ${inflight} requests in flight, 200-byte values, ${seconds} s per phase, gets coordinated by the ${readCoordination === 'client' ? 'SDK' : 'nodes'}`,
+        `client in east with ${inflight} requests in flight, 200-byte values, ${seconds} s per phase, gets coordinated by the ${readCoordination === 'client' ? 'SDK' : 'nodes'}` +
+        (rates.length > 0 ? `; open loop at ${rates.map((r) => `${r.toLocaleString('en-US')}/s`).join(', ')} (at most ${openCap} in flight) after the warm-up` : ''),
     );
     const o = { seconds, inflight };
+    // Open loop: each measured phase once per rate; puts continue the keys of the step before.
+    const loads: PhaseLoad[] = rates.length === 0 ? [o] : rates.map((rate) => ({ seconds, inflight: openCap, rate }));
+    let next = 0;
     await phase('warm', procs, o, (i) => east.put(`warm:${i % KEYS}`, value)); // JIT and caches, on keys of its own
-    await phase('local put', procs, o, (i) => east.put(`key:${i % KEYS}`, value));
-    await phase('local get', procs, o, (i) => east.get(`key:${(i * 7919) % KEYS}`));
-    await phase('global put w=4', procs, o, (i) => east.put(`key:${i % KEYS}`, value, { scope: 'global', w: 4 }));
+    for (const load of loads) {
+      const base = next;
+      next += await phase('local put', procs, load, (i) => east.put(`key:${(base + i) % KEYS}`, value));
+    }
+    for (const load of loads) await phase('local get', procs, load, (i) => east.get(`key:${(i * 7919) % KEYS}`));
+    for (const load of loads) {
+      const base = next;
+      next += await phase('global put w=4', procs, load, (i) => east.put(`key:${(base + i) % KEYS}`, value, { scope: 'global', w: 4 }));
+    }
     // Staleness under load: the east client keeps its local puts going meanwhile.
     let loading = true;
     let n = 0;
