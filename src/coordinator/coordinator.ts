@@ -10,6 +10,7 @@ import type { Clock } from '../time.js';
 import { EMPTY_CONTEXT, liveValues, parseContext, sameVersions, sync } from '../version/index.js';
 import type { ClusterView, LocalReplica, QuorumScope, ReplicaPeers, WriteOutcome } from './ports.js';
 import { LatencyWindow, type SpeculativeRetry } from './latency-window.js';
+import { Deadlines } from './deadlines.js';
 import { Quorum } from './quorum.js';
 import { type Target, TargetSet } from './targets.js';
 
@@ -111,6 +112,8 @@ export class Coordinator {
   };
   /** readFanout 'quorum'. */
   private readonly quorumReads: boolean;
+  /** The requests' quorums' deadlines (requestTimeoutMs). */
+  private readonly deadlines: Deadlines;
   /** Remote replica-read times, when speculation follows their percentile. */
   private readonly readTimes: LatencyWindow | undefined;
   private readonly fixedSpeculation: number | undefined;
@@ -149,6 +152,7 @@ export class Coordinator {
       if (!Number.isInteger(v) || v < 1) throw new RangeError(`${name} must be a positive integer`);
     }
     if (o.r > o.n || o.w > o.n) throw new RangeError('r and w must not exceed n');
+    this.deadlines = new Deadlines(o.requestTimeoutMs);
     this.quorumReads = o.readFanout === 'quorum';
     const spec = o.speculativeRetry ?? { kind: 'percentile', p: 99 };
     if (this.quorumReads && spec.kind === 'percentile') this.readTimes = new LatencyWindow(spec.p);
@@ -394,7 +398,7 @@ export class Coordinator {
     // local write still counts for W only once it has committed; if it fails, the
     // request fails, though replicas may keep the version (a failed write is not
     // a rollback, in Dynamo as here).
-    const q = new Quorum(w, 'write', this.o.requestTimeoutMs);
+    const q = new Quorum(w, 'write', this.deadlines);
     let replicated = false;
     const replicate = (staged: SiblingSet): void => {
       if (replicated) return;
@@ -593,7 +597,7 @@ export class Coordinator {
     checkRingSize(ts, r, 'r', counts, this.o.dc);
     // Local scope reads this dc's replicas only; the others are left to anti-entropy.
     const targets = counts === undefined ? ts.targets : ts.targets.filter(counts);
-    const round = new ReadRound(this.rounds, key, ts, new Quorum(r, 'read', this.o.requestTimeoutMs));
+    const round = new ReadRound(this.rounds, key, ts, new Quorum(r, 'read', this.deadlines));
     let speculation: NodeJS.Timeout | undefined;
     if (!this.quorumReads) {
       for (const t of targets) round.ask(t);

@@ -1,12 +1,15 @@
 // A small counter of outcomes that settles a promise once `need` successes arrive,
 // or as soon as they can no longer arrive, or at a deadline.
 import { QuorumUnavailableError, TimeoutError } from '../errors.js';
+import type { Deadlines, Expiring } from './deadlines.js';
 
-export class Quorum {
+const ignore = (): undefined => undefined;
+
+export class Quorum implements Expiring {
   private ok = 0;
   private pending = 0;
   private settled = false;
-  private timer: NodeJS.Timeout | undefined;
+  private readonly ticket: number;
   private resolveFn!: () => void;
   private rejectFn!: (e: Error) => void;
   readonly done: Promise<void>;
@@ -16,7 +19,7 @@ export class Quorum {
   constructor(
     private readonly need: number,
     private readonly what: string,
-    timeoutMs: number,
+    private readonly deadlines: Deadlines,
   ) {
     this.done = new Promise<void>((resolve, reject) => {
       this.resolveFn = resolve;
@@ -24,10 +27,13 @@ export class Quorum {
     });
     // It may fail before the caller awaits it (replicas answer while the local
     // write commits): that is not an unhandled rejection.
-    this.done.catch(() => undefined);
-    this.timer = setTimeout(() => {
-      this.finish(new TimeoutError(`${this.what}: ${this.ok} of ${this.need} replicas answered within ${timeoutMs} ms`));
-    }, timeoutMs);
+    this.done.catch(ignore);
+    this.ticket = deadlines.add(this);
+  }
+
+  /** The deadline passed. */
+  expire(): void {
+    this.finish(new TimeoutError(`${this.what}: ${this.ok} of ${this.need} replicas answered within ${this.deadlines.timeoutMs} ms`));
   }
 
   get successes(): number {
@@ -60,8 +66,7 @@ export class Quorum {
   abandon(): void {
     if (this.settled) return;
     this.settled = true;
-    clearTimeout(this.timer);
-    this.timer = undefined;
+    this.deadlines.cancel(this.ticket, this);
   }
 
   /** Checks whether the quorum can still be met (call after starting replacements). */
@@ -79,8 +84,7 @@ export class Quorum {
   private finish(err?: Error): void {
     if (this.settled) return;
     this.settled = true;
-    clearTimeout(this.timer);
-    this.timer = undefined;
+    this.deadlines.cancel(this.ticket, this);
     if (err) this.rejectFn(err);
     else this.resolveFn();
   }

@@ -1,0 +1,61 @@
+// A request whose replicas never answer (and whose transport never times them out)
+// fails with a TimeoutError once requestTimeoutMs has passed, counted in stats; the
+// coordinator's deadlines, driven by fake timers as the per-request timers were.
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { Coordinator, type ReplicaPeers } from '../../src/coordinator/index.js';
+import { TimeoutError } from '../../src/errors.js';
+import { PreferenceLists, createRing, joinRing } from '../../src/ring/index.js';
+import { TestStores, coordinatorOptions } from './support.js';
+
+const stores = new TestStores('shoal-timeout-');
+const never = <T>(): Promise<T> => new Promise<T>(() => undefined);
+
+beforeEach(() => {
+  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+});
+afterEach(async () => {
+  vi.useRealTimers();
+  await stores.closeAll();
+});
+
+async function coordinator(): Promise<Coordinator> {
+  await stores.open(['n1']);
+  const placement = new PreferenceLists(joinRing(joinRing(createRing(64, 'n1'), 'n2'), 'n3'), 3);
+  const peers = { write: () => never(), read: () => never() } as unknown as ReplicaPeers;
+  return new Coordinator(
+    coordinatorOptions({ nodeId: 'n1', local: stores.get('n1')!, peers, requestTimeoutMs: 300, cluster: { placement: () => placement, isReachable: () => true } }),
+  );
+}
+
+describe('a quorum that never completes', () => {
+  it('a put fails with TimeoutError after requestTimeoutMs, not before', async () => {
+    const c = await coordinator();
+    let outcome: unknown;
+    const put = c.put(Buffer.from('k'), Buffer.from('v')).then(
+      () => (outcome = 'ok'),
+      (err: unknown) => (outcome = err),
+    );
+    await vi.advanceTimersByTimeAsync(290);
+    expect(outcome).toBeUndefined();
+    await vi.advanceTimersByTimeAsync(40);
+    await put;
+    expect(outcome).toBeInstanceOf(TimeoutError);
+    expect((outcome as Error).message).toMatch(/write: 1 of 2 replicas answered within 300 ms/);
+    expect(c.stats.timeouts).toBe(1);
+  });
+
+  it('a get fails with TimeoutError after requestTimeoutMs', async () => {
+    const c = await coordinator();
+    let outcome: unknown;
+    const get = c.get(Buffer.from('k')).then(
+      () => (outcome = 'ok'),
+      (err: unknown) => (outcome = err),
+    );
+    await vi.advanceTimersByTimeAsync(290);
+    expect(outcome).toBeUndefined();
+    await vi.advanceTimersByTimeAsync(40);
+    await get;
+    expect(outcome).toBeInstanceOf(TimeoutError);
+    expect(c.stats.timeouts).toBe(1);
+  });
+});
