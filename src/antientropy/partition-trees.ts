@@ -167,7 +167,7 @@ export class PartitionTrees {
    */
   readonly onChange = (keyHash: bigint, before: SiblingSet | undefined, after: SiblingSet | undefined, beforeDigest?: bigint): bigint | undefined => {
     if (this.q === 0) return undefined;
-    HASH[0] = keyHash; // its high word without a bigint shift (one allocation per write)
+    HASH[0] = keyHash; // its high word, read without a bigint shift (which allocates)
     const p = this.q === 1 ? 0 : HASH_WORDS[HIGH]! >>> this.shift;
     const e = this.entries.get(p);
     const a = after === undefined ? undefined : digest(after);

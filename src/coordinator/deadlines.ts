@@ -9,7 +9,7 @@ export interface Expiring {
   expire(): void;
 }
 
-/** Ticks per second: a deadline passes between timeoutMs and timeoutMs + 2 ticks after it was set. */
+/** Milliseconds per tick: a deadline passes between timeoutMs and timeoutMs + 2 ticks after it was set. */
 const TICK_MS = 10;
 
 export class Deadlines {

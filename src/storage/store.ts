@@ -406,11 +406,7 @@ export class Store {
    * (undefined when nothing is left: a set without siblings is not stored).
    */
   merge(key: Uint8Array, remote: SiblingSet): Promise<SiblingSet | undefined> {
-    try {
-      return this.mergeSet(key, copySet(checkSiblingSet(remote, this.maxValueBytes)));
-    } catch (err) {
-      return Promise.reject(err);
-    }
+    return this.mergeKept(key, remote, copySet);
   }
 
   /**
@@ -419,22 +415,24 @@ export class Store {
    * per replica write otherwise.
    */
   mergeAdopting(key: Uint8Array, remote: SiblingSet): Promise<SiblingSet | undefined> {
+    return this.mergeKept(key, remote, adoptSet);
+  }
+
+  /** merge, keeping what `keep` makes of the checked set. */
+  private mergeKept(key: Uint8Array, remote: SiblingSet, keep: (s: SiblingSet) => SiblingSet): Promise<SiblingSet | undefined> {
     try {
-      return this.mergeSet(key, adoptSet(checkSiblingSet(remote, this.maxValueBytes)));
+      this.checkOpen();
+      checkKey(key, this.maxKeyBytes);
+      const set = keep(checkSiblingSet(remote, this.maxValueBytes));
+      const dbKey = dataKey(native.hash64(key), key);
+      return this.data.update(dbKey, (cur) => {
+        const next = syncSets(cur, set);
+        // No sibling left: every version was superseded and reclaimed elsewhere.
+        return next !== undefined && next.siblings.length === 0 ? undefined : next;
+      });
     } catch (err) {
       return Promise.reject(err);
     }
-  }
-
-  private mergeSet(key: Uint8Array, set: SiblingSet): Promise<SiblingSet | undefined> {
-    this.checkOpen();
-    checkKey(key, this.maxKeyBytes);
-    const dbKey = dataKey(native.hash64(key), key);
-    return this.data.update(dbKey, (cur) => {
-      const next = syncSets(cur, set);
-      // No sibling left: every version was superseded and reclaimed elsewhere.
-      return next !== undefined && next.siblings.length === 0 ? undefined : next;
-    });
   }
 
   private write(
