@@ -103,19 +103,20 @@ async function main(): Promise<void> {
         (rates.length > 0 ? `; open loop at ${rates.map((r) => `${r.toLocaleString('en-US')}/s`).join(', ')} (at most ${openCap} in flight) after the warm-up` : ''),
     );
     const o = { seconds, inflight };
-    // Open loop: each measured phase once per rate; puts continue the keys of the step before.
+    // Open loop: each measured phase once per rate; a phase's puts continue the keys
+    // of its step before (as bench:cluster's), so a sweep does not make siblings.
     const loads: PhaseLoad[] = rates.length === 0 ? [o] : rates.map((rate) => ({ seconds, inflight: openCap, rate }));
-    let next = 0;
+    const steps = async (name: string, put: (k: number) => Promise<unknown>): Promise<void> => {
+      let base = 0;
+      for (const load of loads) {
+        const b = base;
+        base += await phase(name, procs, load, (i) => put((b + i) % KEYS));
+      }
+    };
     await phase('warm', procs, o, (i) => east.put(`warm:${i % KEYS}`, value)); // JIT and caches, on keys of its own
-    for (const load of loads) {
-      const base = next;
-      next += await phase('local put', procs, load, (i) => east.put(`key:${(base + i) % KEYS}`, value));
-    }
+    await steps('local put', (k) => east.put(`key:${k}`, value));
     for (const load of loads) await phase('local get', procs, load, (i) => east.get(`key:${(i * 7919) % KEYS}`));
-    for (const load of loads) {
-      const base = next;
-      next += await phase('global put w=4', procs, load, (i) => east.put(`key:${(base + i) % KEYS}`, value, { scope: 'global', w: 4 }));
-    }
+    await steps('global put w=4', (k) => east.put(`key:${k}`, value, { scope: 'global', w: 4 }));
     // Staleness under load: the east client keeps its local puts going meanwhile.
     let loading = true;
     let n = 0;
