@@ -120,6 +120,32 @@ async function incremental(): Promise<void> {
   printBench(bench, 1, 'calls');
 }
 
+/**
+ * A node's write path: changes spread over 256 partitions' trees (round 12), one
+ * addon call per change against merkleApply over a log of 4096.
+ */
+async function logged(): Promise<void> {
+  const parts = 256;
+  const trees = await Promise.all(Array.from({ length: parts }, () => native.merkleBuild(randomEntries(400), SEGMENTS, FANOUT)));
+  const LOG = 4096;
+  const meta = new Uint32Array(LOG);
+  const words = new BigUint64Array(3 * LOG);
+  const keys = randomEntries(LOG);
+  for (let i = 0; i < LOG; i++) {
+    meta[i] = (i % parts << 2) | 1; // adds; a remove or update costs the same
+    words[3 * i] = keys[2 * i]!;
+    words[3 * i + 2] = keys[2 * i + 1]!;
+  }
+  const bench = new Bench({ time: 300 });
+  bench
+    .add('native tree.add per change, 4096 over 256 trees', () => {
+      for (let i = 0; i < LOG; i++) trees[i % parts]!.add(words[3 * i]!, words[3 * i + 2]!);
+    })
+    .add('native merkleApply, a log of 4096 over 256 trees', () => native.merkleApply(trees, meta, words, LOG));
+  await bench.run();
+  printBench(bench, LOG, 'changes');
+}
+
 async function diff(): Promise<void> {
   const entries = randomEntries(100_000);
   const a = (await native.merkleBuild(entries, SEGMENTS, FANOUT)).serialize();
@@ -147,5 +173,6 @@ async function diff(): Promise<void> {
 export async function run(): Promise<void> {
   await builds();
   await incremental();
+  await logged();
   await diff();
 }
