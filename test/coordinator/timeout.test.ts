@@ -18,13 +18,25 @@ afterEach(async () => {
   await stores.closeAll();
 });
 
-async function coordinator(): Promise<Coordinator> {
+/** The coordinator, and its local write once the coordinator has started it. */
+async function coordinator(): Promise<{ c: Coordinator; localWrite: Promise<unknown> }> {
   await stores.open(['n1']);
+  const local = stores.get('n1')!;
+  // The local write is real disk I/O, which fake time outruns: the put test waits for it.
+  const put = local.put.bind(local);
+  const localWrite = new Promise<unknown>((resolve) => {
+    local.put = (...args) => {
+      const p = put(...args);
+      resolve(p);
+      return p;
+    };
+  });
   const placement = new PreferenceLists(joinRing(joinRing(createRing(64, 'n1'), 'n2'), 'n3'), 3);
   const peers = { write: () => never(), read: () => never() } as unknown as ReplicaPeers;
-  return new Coordinator(
-    coordinatorOptions({ nodeId: 'n1', local: stores.get('n1')!, peers, requestTimeoutMs: 300, cluster: { placement: () => placement, isReachable: () => true } }),
+  const c = new Coordinator(
+    coordinatorOptions({ nodeId: 'n1', local, peers, requestTimeoutMs: 300, cluster: { placement: () => placement, isReachable: () => true } }),
   );
+  return { c, localWrite };
 }
 
 /** What p settles to, read as it goes: undefined while pending. */
@@ -50,14 +62,16 @@ async function timesOut(request: Promise<unknown>): Promise<Error> {
 
 describe('a quorum that never completes', () => {
   it('a put fails with TimeoutError after requestTimeoutMs, not before', async () => {
-    const c = await coordinator();
-    const err = await timesOut(c.put(Buffer.from('k'), Buffer.from('v')));
+    const { c, localWrite } = await coordinator();
+    const request = c.put(Buffer.from('k'), Buffer.from('v'));
+    await localWrite;
+    const err = await timesOut(request);
     expect(err.message).toMatch(/write: 1 of 2 replicas answered within 300 ms/);
     expect(c.stats.timeouts).toBe(1);
   });
 
   it('a get fails with TimeoutError after requestTimeoutMs', async () => {
-    const c = await coordinator();
+    const { c } = await coordinator();
     const err = await timesOut(c.get(Buffer.from('k')));
     expect(err.message).toMatch(/read: 0 of 2 replicas answered within 300 ms/); // "not found" here waits for the others
     expect(c.stats.timeouts).toBe(1);
