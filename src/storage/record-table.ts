@@ -2,22 +2,14 @@
 // with work in progress has a slot holding its latest state: updates of one key
 // apply in arrival order, each on top of the previous one even before it has
 // committed, while reads see only committed state. When a slot's last batch has
-// committed it stays on as a cache entry (idle) until the cache's byte budget
-// evicts it (CLOCK: an idle slot used since the hand last passed gets a second
-// chance), so the next update of a recently written key needs no read.
-//
-// An idle slot keeps its record as the bytes written to LevelDB, not decoded:
-// one buffer per key instead of a tree of objects, which the garbage collector
-// would otherwise trace on every major collection and which each update would
-// turn into old-generation garbage. The next use decodes it again
-// (docs/performance.md). Those bytes, and the key, are slices of Node's shared
-// 8 KiB Buffer pool, and one live slice keeps its whole slab: an entry that
-// survives a second pass of the hand (so it is in use, not just written) is
-// moved into memory of its own, once per version (docs/storage.md).
+// committed, its record (as the bytes written to LevelDB) moves into the record
+// cache, a ring of bytes outside the JavaScript heap (record-arena.ts), and the
+// slot is dropped; the next update of a recently written key then needs no read.
 import { InternalError } from '../errors.js';
 import { sameBytes } from '../version/index.js';
 import type { Batch, BatchMember, CommitQueue, OpSink } from './commit-queue.js';
 import type { KeyFilter } from './key-filter.js';
+import { RecordArena } from './record-arena.js';
 import type { ReadQueue } from './read-queue.js';
 
 /** How one area's records are stored. */
@@ -62,9 +54,6 @@ interface Waiter<T> {
 
 const NO_WAITERS: never[] = [];
 
-/** Heap bytes of a cache entry besides its record: slot, map entry, key buffer object, the memo (a digest). */
-const ENTRY_OVERHEAD = 192;
-
 class Slot<T> implements BatchMember {
   state: T | undefined;
   /** As of the last batch this slot was written into (or as loaded). */
@@ -74,35 +63,21 @@ class Slot<T> implements BatchMember {
   /** The encodings of `written` and `committed` (undefined: absent). */
   writtenBytes: Buffer | undefined;
   committedBytes: Buffer | undefined;
-  /** What the kind's `changed` returned when `written` was written (it outlives packing). */
+  /** What the kind's `changed` returned when `written` was written (kept in the cache with the record). */
   memo: unknown = undefined;
-  /** Idle and kept as committedBytes only: state, written and committed are dropped. */
-  packed = false;
   loaded = false;
   waiting: Waiter<T>[] = NO_WAITERS;
   /** The gathering batch this slot has joined, if any. */
   gathering: Batch | undefined;
   /** The latest batch holding this slot's state, until it commits. */
   last: Batch | undefined;
-  /** Idle: nothing in progress; the slot is a cache entry of `weight` bytes. */
-  idle = false;
-  weight = 0;
-  /** Used since the eviction hand last passed. */
-  recent = false;
-  /** The hand has passed this entry since its bytes last changed. */
-  seen = false;
-  /** dbKey and committedBytes are in memory of their own (not pool slices). */
-  compacted = false;
   /** Removed from the table (a later update of the key makes a new slot). */
   gone = false;
-
-  /** The next slot filed under the same slotHash. */
-  next: Slot<T> | undefined = undefined;
 
   constructor(
     readonly table: RecordTable<T>,
     readonly hash: number,
-    public dbKey: Buffer,
+    readonly dbKey: Buffer,
   ) {}
 
   writeTo(sink: OpSink): void {
@@ -115,16 +90,16 @@ class Slot<T> implements BatchMember {
 }
 
 export class RecordTable<T> {
-  // Slots by slotHash, each heading a chain of the slots that share it. Small
-  // integer keys, not the keys' bytes as strings: a string per lookup, and its
-  // hashing and comparison inside a Map of 100K+ entries, were ~8% of the
-  // write path's main thread (docs/performance.md, round 10).
-  private readonly slots = new Map<number, Slot<T>>();
+  // Slots with work in progress, by slotHash (linear probing; keys that share
+  // it told apart by their bytes). Not a Map: slots come and go with every write,
+  // and a Map reallocates its table as it grows and shrinks (docs/performance.md,
+  // round 13). No string per lookup either (round 10).
+  private cells: (Slot<T> | undefined)[] = new Array<Slot<T> | undefined>(64).fill(undefined);
+  private mask = 63;
   private slotCount = 0;
-  private hand: IterableIterator<Slot<T>> = this.slots.values();
   private readonly slotHash: (dbKey: Buffer) => number;
-  private idleBytes = 0;
-  private idleCount = 0;
+  /** Idle records; undefined with no cache. */
+  private readonly cache: RecordArena | undefined;
   /** Updates served without a read, and reads made for updates. */
   cacheHits = 0;
   loads = 0;
@@ -133,41 +108,27 @@ export class RecordTable<T> {
     private readonly kind: RecordKind<T>,
     private readonly queue: CommitQueue,
     private readonly reads: ReadQueue,
-    private readonly cacheBytes: number,
+    cacheBytes: number,
     /** Data keys on disk: a key it excludes is absent without a read. */
     private readonly filter?: KeyFilter,
   ) {
     this.slotHash = kind.slotHash?.bind(kind) ?? fnv1a;
+    this.cache = cacheBytes > 0 ? new RecordArena(cacheBytes) : undefined;
   }
 
   /** Records with work in progress. */
   get active(): number {
-    return this.slotCount - this.idleCount;
+    return this.slotCount;
   }
 
-  /** Records kept as cache entries, and their estimated bytes. */
+  /** Records kept in the cache, and the bytes they take there. */
   get cached(): { records: number; bytes: number } {
-    return { records: this.idleCount, bytes: this.idleBytes };
+    return { records: this.cache?.count ?? 0, bytes: this.cache?.liveBytes ?? 0 };
   }
 
-  /**
-   * The memory that cache entries' keys and records keep allocated: the sum of
-   * the distinct ArrayBuffers they are slices of (a diagnostic; it walks the cache).
-   */
+  /** The memory the cache keeps allocated. */
   backingBytes(): number {
-    const seen = new Set<ArrayBufferLike>();
-    let n = 0;
-    const count = (b: Buffer | undefined): void => {
-      if (b === undefined || seen.has(b.buffer)) return;
-      seen.add(b.buffer);
-      n += b.buffer.byteLength;
-    };
-    this.forEachSlot((s) => {
-      if (!s.idle) return;
-      count(s.dbKey);
-      count(s.committedBytes);
-    });
-    return n;
+    return this.cache?.allocated ?? 0;
   }
 
   /**
@@ -183,8 +144,17 @@ export class RecordTable<T> {
     let slot = this.find(hash, dbKey);
     if (slot === undefined) {
       slot = new Slot(this, hash, dbKey);
-      // A key the filter excludes is loaded as absent at once, in either read mode.
-      if ((this.reads.isSync && !background) || this.filter?.excludes(dbKey) === true) {
+      const off = this.cache === undefined ? -1 : this.cache.find(hash, dbKey);
+      if (off >= 0) {
+        this.cacheHits++;
+        try {
+          this.loadCached(slot, off);
+        } catch (err) {
+          return Promise.reject(err);
+        }
+        this.insert(slot);
+      } else if ((this.reads.isSync && !background) || this.filter?.excludes(dbKey) === true) {
+        // A key the filter excludes is loaded as absent at once, in either read mode.
         try {
           this.loadNow(slot);
         } catch (err) {
@@ -195,19 +165,6 @@ export class RecordTable<T> {
         this.insert(slot);
         this.load(slot);
       }
-    } else if (slot.idle) {
-      if (slot.packed) {
-        try {
-          this.unpack(slot);
-        } catch (err) {
-          this.forget(slot);
-          return Promise.reject(err);
-        }
-      }
-      this.cacheHits++;
-      slot.idle = false;
-      this.idleCount--;
-      this.idleBytes -= slot.weight;
     }
     if (!slot.loaded) {
       const s = slot;
@@ -221,12 +178,15 @@ export class RecordTable<T> {
 
   /** The key's committed state. */
   read(dbKey: Buffer): Promise<T | undefined> {
-    const slot = this.find(this.slotHash(dbKey), dbKey);
-    if (slot !== undefined && slot.loaded) {
-      slot.recent = true;
-      if (!slot.packed) return Promise.resolve(slot.committed);
+    const hash = this.slotHash(dbKey);
+    const slot = this.find(hash, dbKey);
+    if (slot !== undefined && slot.loaded) return Promise.resolve(slot.committed);
+    const off = slot === undefined && this.cache !== undefined ? this.cache.find(hash, dbKey) : -1;
+    if (off >= 0) {
+      const bytes = this.cache!.recordAt(off);
+      this.cache!.markUsed(off);
       try {
-        return Promise.resolve(slot.committedBytes === undefined ? undefined : this.decode(slot.committedBytes, dbKey));
+        return Promise.resolve(bytes === undefined ? undefined : this.decode(bytes, dbKey));
       } catch (err) {
         return Promise.reject(err as Error);
       }
@@ -254,31 +214,34 @@ export class RecordTable<T> {
 
   /** Forgets cached records (tests use it to force reads). */
   dropCache(): void {
-    this.forEachSlot((slot) => {
-      if (slot.idle) this.forget(slot);
-    });
+    this.cache?.clear();
   }
 
   private find(hash: number, dbKey: Buffer): Slot<T> | undefined {
-    let s = this.slots.get(hash);
-    while (s !== undefined && !sameBytes(s.dbKey, dbKey)) s = s.next;
-    return s;
+    const cells = this.cells;
+    for (let j = hash & this.mask; ; j = (j + 1) & this.mask) {
+      const s = cells[j];
+      if (s === undefined || (s.hash === hash && sameBytes(s.dbKey, dbKey))) return s;
+    }
   }
 
   private insert(slot: Slot<T>): void {
-    slot.next = this.slots.get(slot.hash);
-    this.slots.set(slot.hash, slot);
+    if (2 * (this.slotCount + 1) > this.cells.length) this.growCells();
+    let j = slot.hash & this.mask;
+    while (this.cells[j] !== undefined) j = (j + 1) & this.mask;
+    this.cells[j] = slot;
     this.slotCount++;
   }
 
-  /** Calls fn for every slot; fn may remove the slot it is given. */
-  private forEachSlot(fn: (s: Slot<T>) => void): void {
-    for (const head of this.slots.values()) {
-      for (let s: Slot<T> | undefined = head; s !== undefined; ) {
-        const next: Slot<T> | undefined = s.next;
-        fn(s);
-        s = next;
-      }
+  private growCells(): void {
+    const old = this.cells;
+    this.cells = new Array<Slot<T> | undefined>(2 * old.length).fill(undefined);
+    this.mask = this.cells.length - 1;
+    for (const s of old) {
+      if (s === undefined) continue;
+      let j = s.hash & this.mask;
+      while (this.cells[j] !== undefined) j = (j + 1) & this.mask;
+      this.cells[j] = s;
     }
   }
 
@@ -313,6 +276,21 @@ export class RecordTable<T> {
   private readonly rethrowFailure = (): never => {
     throw this.failed();
   };
+
+  /**
+   * Takes a new slot's state out of the cache (a copy: the ring's bytes are
+   * reused); InternalError if it does not decode, and the entry is gone either way.
+   */
+  private loadCached(slot: Slot<T>, off: number): void {
+    const cache = this.cache!;
+    const buf = cache.recordAt(off);
+    slot.memo = cache.memoAt(off);
+    cache.remove(off);
+    const value = buf === undefined ? undefined : this.decode(buf, slot.dbKey);
+    slot.loaded = true;
+    slot.state = slot.written = slot.committed = value;
+    slot.writtenBytes = slot.committedBytes = buf;
+  }
 
   /**
    * Reads a new slot's state synchronously (sync reads; with batched reads, only
@@ -381,105 +359,41 @@ export class RecordTable<T> {
     }
     // One batch is written at a time, so `written` is still what this batch holds.
     slot.committed = slot.written;
-    if (slot.committedBytes !== slot.writtenBytes) {
-      slot.committedBytes = slot.writtenBytes;
-      slot.seen = slot.compacted = false;
-    }
+    slot.committedBytes = slot.writtenBytes;
     if (slot.last === batch) slot.last = undefined;
     this.retire(slot);
   }
 
-  /** Decodes a packed slot's record again (InternalError if it does not decode). */
-  private unpack(slot: Slot<T>): void {
-    const bytes = slot.committedBytes;
-    const value = bytes === undefined ? undefined : this.decode(bytes, slot.dbKey);
-    slot.state = slot.written = slot.committed = value;
-    slot.packed = false;
-  }
-
-  /** Makes a slot with nothing in progress a cache entry, and keeps the cache in budget. */
+  /** Once nothing is in progress on a slot: its record goes into the cache, and the slot away. */
   private retire(slot: Slot<T>): void {
-    if (slot.idle || !slot.loaded || slot.gathering !== undefined || slot.last !== undefined || slot.waiting.length > 0 || slot.gone) return;
-    // Nothing in progress: state, written and committed are one value, and
-    // committedBytes is its encoding.
+    if (!slot.loaded || slot.gathering !== undefined || slot.last !== undefined || slot.waiting.length > 0 || slot.gone) return;
+    this.remove(slot);
+    // Nothing in progress: committedBytes is the encoding of the state.
+    const memo = slot.memo;
+    this.cache?.add(slot.hash, slot.dbKey, slot.committedBytes, typeof memo === 'bigint' ? memo : undefined);
+    // A batch promoted to the old generation still lists this slot after it dies,
+    // and the scavenger keeps what the slot points to until the next full GC:
+    // measured, twice the survivors per scavenge without these lines.
     slot.state = slot.written = slot.committed = undefined;
-    slot.writtenBytes = slot.committedBytes;
-    slot.packed = true;
-    slot.idle = true;
-    slot.recent = true;
-    slot.weight = ENTRY_OVERHEAD + (slot.committedBytes?.length ?? 0) + 2 * slot.dbKey.length;
-    this.idleCount++;
-    this.idleBytes += slot.weight;
-    if (this.idleBytes > this.cacheBytes) this.evict();
-  }
-
-  private evict(): void {
-    // Each pass of the hand clears `recent` or evicts, so two passes always suffice.
-    for (let steps = 2 * this.slotCount + 2; this.idleBytes > this.cacheBytes && steps > 0; ) {
-      let r = this.hand.next();
-      if (r.done === true) {
-        this.hand = this.slots.values();
-        r = this.hand.next();
-        if (r.done === true) return;
-      }
-      // The hand stops at a chain's head and passes its whole chain.
-      for (let s: Slot<T> | undefined = r.value; s !== undefined && this.idleBytes > this.cacheBytes; steps--) {
-        const next: Slot<T> | undefined = s.next;
-        this.pass(s);
-        s = next;
-      }
-    }
-  }
-
-  private pass(s: Slot<T>): void {
-    if (!s.idle) return;
-    if (s.recent && this.cacheBytes > 0) {
-      s.recent = false;
-      if (s.seen && !s.compacted) this.compact(s);
-      s.seen = true;
-    } else this.forget(s);
-  }
-
-  /**
-   * Copies an idle entry's key and record into one allocation of their own, so
-   * that they no longer keep the pool slabs they were cut from (with whatever
-   * else was cut from them) alive. Only entries in use get here: a record written
-   * and never used again is evicted first, without a copy.
-   */
-  private compact(slot: Slot<T>): void {
-    const k = slot.dbKey.length;
-    const b = slot.committedBytes;
-    const own = Buffer.allocUnsafeSlow(k + (b?.length ?? 0));
-    slot.dbKey.copy(own, 0);
-    slot.dbKey = own.subarray(0, k);
-    if (b !== undefined) {
-      b.copy(own, k);
-      slot.committedBytes = slot.writtenBytes = own.subarray(k);
-    }
-    slot.compacted = true;
+    slot.writtenBytes = slot.committedBytes = undefined;
+    slot.memo = undefined;
   }
 
   private remove(slot: Slot<T>): void {
     if (slot.gone) return;
     slot.gone = true;
     this.slotCount--;
-    const head = this.slots.get(slot.hash);
-    if (head === slot) {
-      if (slot.next === undefined) this.slots.delete(slot.hash);
-      else this.slots.set(slot.hash, slot.next);
-    } else {
-      let p = head;
-      while (p !== undefined && p.next !== slot) p = p.next;
-      if (p !== undefined) p.next = slot.next;
+    const cells = this.cells;
+    const mask = this.mask;
+    let i = slot.hash & mask;
+    while (cells[i] !== slot) i = (i + 1) & mask;
+    // Shift back the slots after it that probed past it (none is left unreachable).
+    for (let j = (i + 1) & mask; cells[j] !== undefined; j = (j + 1) & mask) {
+      const home = cells[j]!.hash & mask;
+      if (i <= j ? home > i && home <= j : home > i || home <= j) continue;
+      cells[i] = cells[j];
+      i = j;
     }
-    slot.next = undefined;
-  }
-
-  private forget(slot: Slot<T>): void {
-    this.remove(slot);
-    if (!slot.idle) return;
-    slot.idle = false;
-    this.idleCount--;
-    this.idleBytes -= slot.weight;
+    cells[i] = undefined;
   }
 }

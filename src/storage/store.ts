@@ -76,7 +76,7 @@ export interface StoreOptions {
    * OverloadedError (anti-entropy repairs what was not hinted). Default 1,000,000.
    */
   maxHints?: number;
-  /** Bytes of recently written records kept decoded in memory. Default 64 MiB; 0 disables. */
+  /** Bytes of recently written records kept in memory, encoded, outside the JS heap. Default 64 MiB; 0 disables. */
   cacheBytes?: number;
   /** LevelDB's block cache. Default 16 MiB. */
   blockCacheBytes?: number;
@@ -658,9 +658,8 @@ export class Store {
   }
 
   /**
-   * The data records' cache: entries, their bytes as counted against cacheBytes,
-   * and the memory their keys and records keep allocated (a diagnostic that walks
-   * the cache; docs/storage.md).
+   * The data records' cache: entries, the bytes they take in its ring, and the
+   * ring's allocation (docs/storage.md).
    */
   cacheFootprint(): { records: number; bytes: number; backingBytes: number } {
     return { ...this.data.cached, backingBytes: this.data.backingBytes() };

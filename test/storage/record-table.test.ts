@@ -110,6 +110,24 @@ describe('RecordTable: keys whose slot hashes collide', () => {
     }
   }
 
+  it('a key in progress is found again after a colliding key before it has committed', async () => {
+    const db = await openDb();
+    const { t } = table(db, () => 5, 1 << 20, 'sync');
+    const [a, b] = [Buffer.from('first'), Buffer.from('second')];
+    const first = t.update(a, () => Buffer.from('a1'));
+    await new Promise((resolve) => setImmediate(resolve)); // a's batch is being written
+    const second = t.update(b, () => Buffer.from('b1')); // the next batch
+    await first; // a has committed and left the table; b has not
+    const seen: (Buffer | undefined)[] = [];
+    const third = t.update(b, (cur) => {
+      seen.push(cur);
+      return Buffer.from('b2');
+    });
+    await Promise.all([second, third]);
+    expect(seen).toEqual([Buffer.from('b1')]);
+    expect(await t.read(b)).toEqual(Buffer.from('b2'));
+  });
+
   it('a cached entry is found again among colliding keys, with no read', async () => {
     const db = await openDb();
     const { t, q } = table(db, () => 1, 1 << 20, 'sync');
