@@ -8,10 +8,10 @@
 // the cache.
 //
 // The ring is a log: entries are appended at the head and evicted from the tail.
-// An entry taken out for an update is only marked dead (its bytes stay until the
-// tail passes them); the key comes back at the head when its slot is idle again.
-// An entry read since it was written gets a second chance instead (CLOCK): the
-// tail moves it to the head, within the ring, and clears the mark.
+// A key written again keeps its entry, rewritten in place, when the new record
+// fits there; otherwise its old entry is dead space until the tail passes it. An
+// entry read or rewritten since the tail last passed gets a second chance
+// (CLOCK): the tail moves it to the head, within the ring, and clears the mark.
 
 import { InternalError } from '../errors.js';
 
@@ -90,26 +90,37 @@ export class RecordArena {
   }
 
   /**
-   * Copies in an entry for a key that has none, evicting the oldest as needed.
-   * false (nothing kept) for an entry larger than a quarter of the ring.
+   * Sets the key's entry: in place (marked used) when its entry has room, else a
+   * new one at the head, evicting the oldest as needed. false when the entry would
+   * be larger than a quarter of the ring: then the key has no entry.
    */
-  add(hash: number, dbKey: Buffer, record: Buffer | undefined, memo: bigint | undefined): boolean {
+  put(hash: number, dbKey: Buffer, record: Buffer | undefined, memo: bigint | undefined): boolean {
     const size = (HEADER + dbKey.length + (record?.length ?? 0) + 7) & ~7;
+    const at = this.find(hash, dbKey);
+    if (at >= 0 && size <= this.i32[at >> 2]!) {
+      this.write(at, dbKey, record, memo, USED);
+      return true;
+    }
+    if (at >= 0) this.remove(at);
     if (size > this.max >> 2) return false;
     const off = this.reserve(size);
-    const w = off >> 2;
-    const i32 = this.i32;
-    i32[w] = size;
-    i32[w + 1] = hash;
-    i32[w + 2] = LIVE | (record === undefined ? 0 : HAS_RECORD) | (memo === undefined ? 0 : HAS_MEMO) | (dbKey.length << 8);
-    i32[w + 3] = record?.length ?? 0;
-    if (memo !== undefined) this.u64[(off + 16) >> 3] = memo;
-    this.bytes.set(dbKey, off + HEADER);
-    if (record !== undefined) this.bytes.set(record, off + HEADER + dbKey.length);
+    this.i32[off >> 2] = size;
+    this.i32[(off >> 2) + 1] = hash;
+    this.write(off, dbKey, record, memo, 0);
     this.indexAdd(hash, off);
     this.count++;
     this.liveBytes += size;
     return true;
+  }
+
+  /** Fills in the entry at off (its size and hash set) but for the index. */
+  private write(off: number, dbKey: Buffer, record: Buffer | undefined, memo: bigint | undefined, mark: number): void {
+    const w = off >> 2;
+    this.i32[w + 2] = LIVE | mark | (record === undefined ? 0 : HAS_RECORD) | (memo === undefined ? 0 : HAS_MEMO) | (dbKey.length << 8);
+    this.i32[w + 3] = record?.length ?? 0;
+    if (memo !== undefined) this.u64[(off + 16) >> 3] = memo;
+    this.bytes.set(dbKey, off + HEADER);
+    if (record !== undefined) this.bytes.set(record, off + HEADER + dbKey.length);
   }
 
   /** Takes a live entry out (its bytes stay in the ring, dead, until the tail passes). */

@@ -278,15 +278,21 @@ export class RecordTable<T> {
   };
 
   /**
-   * Takes a new slot's state out of the cache (a copy: the ring's bytes are
-   * reused); InternalError if it does not decode, and the entry is gone either way.
+   * A new slot's state from the cache (a copy: the ring reuses its bytes). The
+   * entry stays, for the slot to rewrite in place when it is dropped; reads go to
+   * the slot meanwhile. InternalError if it does not decode (and the entry goes).
    */
   private loadCached(slot: Slot<T>, off: number): void {
     const cache = this.cache!;
     const buf = cache.recordAt(off);
     slot.memo = cache.memoAt(off);
-    cache.remove(off);
-    const value = buf === undefined ? undefined : this.decode(buf, slot.dbKey);
+    let value: T | undefined;
+    try {
+      value = buf === undefined ? undefined : this.decode(buf, slot.dbKey);
+    } catch (err) {
+      cache.remove(off);
+      throw err;
+    }
     slot.loaded = true;
     slot.state = slot.written = slot.committed = value;
     slot.writtenBytes = slot.committedBytes = buf;
@@ -370,7 +376,7 @@ export class RecordTable<T> {
     this.remove(slot);
     // Nothing in progress: committedBytes is the encoding of the state.
     const memo = slot.memo;
-    this.cache?.add(slot.hash, slot.dbKey, slot.committedBytes, typeof memo === 'bigint' ? memo : undefined);
+    this.cache?.put(slot.hash, slot.dbKey, slot.committedBytes, typeof memo === 'bigint' ? memo : undefined);
     // A batch promoted to the old generation still lists this slot after it dies,
     // and the scavenger keeps what the slot points to until the next full GC:
     // measured, twice the survivors per scavenge without these lines.
