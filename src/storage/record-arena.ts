@@ -14,6 +14,7 @@
 // (CLOCK): the tail moves it to the head, within the ring, and clears the mark.
 
 import { InternalError } from '../errors.js';
+import { staysPut } from './linear-probing.js';
 
 /** Entry header, in bytes: size, hash, flags and key length, record length, memo (u64). */
 const HEADER = 24;
@@ -233,9 +234,7 @@ export class RecordArena {
     const mask = this.mask;
     let i = this.cellOf(hash, off);
     for (let j = (i + 1) & mask; index[j] !== 0; j = (j + 1) & mask) {
-      const home = this.hashes[j]! & mask;
-      // The cell at j may move to i only if its home is not in (i, j].
-      if (i <= j ? home > i && home <= j : home > i || home <= j) continue;
+      if (staysPut(this.hashes[j]! & mask, i, j)) continue;
       index[i] = index[j]!;
       this.hashes[i] = this.hashes[j]!;
       i = j;

@@ -10,6 +10,7 @@ import { sameBytes } from '../version/index.js';
 import type { Batch, BatchMember, CommitQueue, OpSink } from './commit-queue.js';
 import type { KeyFilter } from './key-filter.js';
 import { RecordArena } from './record-arena.js';
+import { staysPut } from './linear-probing.js';
 import type { ReadQueue } from './read-queue.js';
 
 /** How one area's records are stored. */
@@ -389,8 +390,7 @@ export class RecordTable<T> {
     while (cells[i] !== slot) i = (i + 1) & mask;
     // Shift back the slots after it that probed past it (none is left unreachable).
     for (let j = (i + 1) & mask; cells[j] !== undefined; j = (j + 1) & mask) {
-      const home = cells[j]!.hash & mask;
-      if (i <= j ? home > i && home <= j : home > i || home <= j) continue;
+      if (staysPut(cells[j]!.hash & mask, i, j)) continue;
       cells[i] = cells[j];
       i = j;
     }
