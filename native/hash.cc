@@ -17,6 +17,21 @@ Napi::Value Hash64(const Napi::CallbackInfo& info) {
   return Napi::BigInt::New(info.Env(), KeyHash(key.data, key.size));
 }
 
+// hash64Into(key: Uint8Array, out: Uint8Array, offset: number): void
+// Writes the hash big-endian into out[offset, offset + 8): no BigInt is made.
+Napi::Value Hash64Into(const Napi::CallbackInfo& info) {
+  Bytes key = ArgBytes(info, 0, "key");
+  TypedView out = ArgTypedView(info, 1, "out", napi_uint8_array);
+  uint64_t offset = ArgUint(info, 2, "offset");
+  if (out.length < 8 || offset > out.length - 8) {
+    throw Napi::RangeError::New(info.Env(), "offset + 8 is beyond out");
+  }
+  uint64_t h = KeyHash(key.data, key.size);
+  uint8_t* dst = static_cast<uint8_t*>(out.data) + offset;
+  for (int i = 7; i >= 0; i--, h >>= 8) dst[i] = static_cast<uint8_t>(h);
+  return info.Env().Undefined();
+}
+
 // hash64Many(keys: Uint8Array, offsets: Uint32Array, out: BigUint64Array): void
 // Key i is keys[offsets[i], offsets[i+1]); out receives offsets.length - 1 hashes.
 Napi::Value Hash64Many(const Napi::CallbackInfo& info) {
@@ -50,6 +65,7 @@ Napi::Value PartitionOfKey(const Napi::CallbackInfo& info) {
 
 void InitHash(Napi::Env env, Napi::Object exports) {
   exports.Set("hash64", Napi::Function::New<Hash64>(env, "hash64"));
+  exports.Set("hash64Into", Napi::Function::New<Hash64Into>(env, "hash64Into"));
   exports.Set("hash64Many", Napi::Function::New<Hash64Many>(env, "hash64Many"));
   exports.Set("partitionOf", Napi::Function::New<PartitionOfKey>(env, "partitionOf"));
 }

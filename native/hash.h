@@ -19,7 +19,7 @@ inline uint32_t PartitionOf(uint64_t hash, uint32_t q) {
   return static_cast<uint32_t>(hash >> (64 - __builtin_ctz(q)));
 }
 
-// Registers hash64, hash64Many, partitionOf on exports.
+// Registers hash64, hash64Into, hash64Many, partitionOf on exports.
 void InitHash(Napi::Env env, Napi::Object exports);
 
 }  // namespace shoal

@@ -39,6 +39,8 @@ export interface NativeAddon {
   // ---- hashing (native/hash.cc)
   /** XXH64 (seed 0) of the key bytes. */
   hash64(key: Uint8Array): bigint;
+  /** Writes hash64(key) big-endian into out[offset..offset+8): the hash without a BigInt. */
+  hash64Into(key: Uint8Array, out: Uint8Array, offset: number): void;
   /** Hashes keys[offsets[i]..offsets[i+1]) into out[i] for every i < offsets.length - 1. */
   hash64Many(keys: Uint8Array, offsets: Uint32Array, out: BigUint64Array): void;
   /** Top log2(q) bits of hash64(key); q is a power of two from 1 to 65536. */

@@ -5,6 +5,8 @@
 //   t time hash key                 expiry index: empty
 //   m name                          metadata: bytes
 
+import { native } from '../native.js';
+
 export const DATA = 0x64; // 'd'
 export const HINT = 0x68; // 'h'
 export const META = 0x6d; // 'm'
@@ -22,10 +24,11 @@ function writeU64BE(b: Buffer, x: number, off: number): void {
   b.writeUInt32BE(x >>> 0, off + 4);
 }
 
-export function dataKey(hash: bigint, key: Uint8Array): Buffer {
+/** The data key of key, its hash written natively (a BigInt and its conversion cost more than the rest). */
+export function dataKey(key: Uint8Array): Buffer {
   const b = Buffer.allocUnsafe(9 + key.length);
   b[0] = DATA;
-  b.writeBigUInt64BE(hash, 1);
+  native.hash64Into(key, b, 1);
   b.set(key, 9);
   return b;
 }

@@ -6,7 +6,6 @@ import { randomBytes } from 'node:crypto';
 import { ClassicLevel } from 'classic-level';
 import type { HintRecord, SiblingSet } from '../codec/index.js';
 import { BadRequestError, ClosedError } from '../errors.js';
-import { native } from '../native.js';
 import { systemClock } from '../time.js';
 import type { Clock } from '../time.js';
 import {
@@ -325,7 +324,7 @@ export class Store {
   get(key: Uint8Array): Promise<GetResult> {
     try {
       this.checkOpen();
-      const dbKey = dataKey(native.hash64(checkKey(key, this.maxKeyBytes)), key);
+      const dbKey = dataKey(checkKey(key, this.maxKeyBytes));
       return this.data.read(dbKey).then(this.toResult);
     } catch (err) {
       return Promise.reject(err);
@@ -340,7 +339,7 @@ export class Store {
   /** The committed state of key, tombstones and expired versions included (for replication). */
   async getSet(key: Uint8Array): Promise<SiblingSet | undefined> {
     this.checkOpen();
-    const dbKey = dataKey(native.hash64(checkKey(key, this.maxKeyBytes)), key);
+    const dbKey = dataKey(checkKey(key, this.maxKeyBytes));
     return this.data.read(dbKey);
   }
 
@@ -359,7 +358,7 @@ export class Store {
       const ttl = checkTtl(o?.ttlMs);
       const staged = checkStaged(o?.staged);
       const copy = o?.adopt === true ? asBuffer(value) : Buffer.from(value);
-      const dbKey = dataKey(native.hash64(key), key);
+      const dbKey = dataKey(key);
       return this.data.update(dbKey, (cur) => this.write(cur, context, copy, false, ttl, staged)) as Promise<SiblingSet>;
     } catch (err) {
       return Promise.reject(err);
@@ -373,7 +372,7 @@ export class Store {
     const o = checkOptions<DeleteOptions>(options);
     const context = parseContext(o?.context);
     const staged = checkStaged(o?.staged);
-    const dbKey = dataKey(native.hash64(key), key);
+    const dbKey = dataKey(key);
     return this.data.update(dbKey, (cur) => this.write(cur, context, EMPTY, true, 0, staged)) as Promise<SiblingSet>;
   }
 
@@ -386,7 +385,7 @@ export class Store {
     this.checkOpen();
     checkKey(key, this.maxKeyBytes);
     const ttl = checkTtl(ttlMs);
-    const dbKey = dataKey(native.hash64(key), key);
+    const dbKey = dataKey(key);
     let touched = false;
     const set = await this.data.update(dbKey, (cur) => {
       const now = this.clock.now();
@@ -424,7 +423,7 @@ export class Store {
       this.checkOpen();
       checkKey(key, this.maxKeyBytes);
       const set = keep(checkSiblingSet(remote, this.maxValueBytes));
-      const dbKey = dataKey(native.hash64(key), key);
+      const dbKey = dataKey(key);
       return this.data.update(dbKey, (cur) => {
         const next = syncSets(cur, set);
         // No sibling left: every version was superseded and reclaimed elsewhere.

@@ -21,6 +21,25 @@ describe('native hash64', () => {
     expect(native.hash64(view)).toBe(reference(Buffer.from(view)));
   });
 
+  it('hash64Into writes the hash big-endian at the offset and nothing else', () => {
+    for (let i = 0; i < 3000; i++) {
+      const key = randomBytes(i % 300);
+      const out = randomBytes(8 + (i % 13));
+      const offset = i % (out.length - 7);
+      const expected = Buffer.from(out);
+      expected.writeBigUInt64BE(reference(key), offset);
+      native.hash64Into(key, out, offset);
+      expect(out.equals(expected)).toBe(true);
+    }
+  });
+
+  it('hash64Into hashes the key before writing, so the two may overlap', () => {
+    const b = randomBytes(24);
+    const key = Buffer.from(b.subarray(4, 20));
+    native.hash64Into(b.subarray(4, 20), b, 8);
+    expect(b.readBigUInt64BE(8)).toBe(reference(key));
+  });
+
   it('batch hashing agrees with single hashing', () => {
     const keys = Array.from({ length: 5000 }, (_, i) => randomBytes(i % 97));
     const offsets = new Uint32Array(keys.length + 1);
@@ -53,5 +72,11 @@ describe('native hash64', () => {
     expect(() => native.hash64Many(Buffer.alloc(4), new Uint32Array([3, 1]), new BigUint64Array(1))).toThrow(RangeError);
     expect(() => native.hash64Many(Buffer.alloc(4), new Uint32Array([0, 1, 2]), new BigUint64Array(1))).toThrow(RangeError);
     expect(() => bad.hash64Many!(Buffer.alloc(4), [0, 1], new BigUint64Array(1))).toThrow(TypeError);
+    expect(() => native.hash64Into(Buffer.from('a'), Buffer.alloc(8), 1)).toThrow(RangeError);
+    expect(() => native.hash64Into(Buffer.from('a'), Buffer.alloc(7), 0)).toThrow(RangeError);
+    expect(() => native.hash64Into(Buffer.from('a'), Buffer.alloc(9), -1)).toThrow(RangeError);
+    expect(() => native.hash64Into(Buffer.from('a'), Buffer.alloc(9), 0.5)).toThrow(RangeError);
+    expect(() => bad.hash64Into!(Buffer.from('a'), new Uint32Array(4), 0)).toThrow(TypeError);
+    expect(() => bad.hash64Into!(Buffer.from('a'), Buffer.alloc(9), '0')).toThrow(TypeError);
   });
 });

@@ -13,17 +13,19 @@ import {
   metaKey,
   partitionRange,
 } from '../../src/storage/layout.js';
+import { native } from '../../src/native.js';
 
 describe('LevelDB layout', () => {
   it('data keys: "d", hash u64 BE, key', () => {
-    const k = dataKey(0x0102030405060708n, Buffer.from('key'));
-    expect(k.toString('hex')).toBe('64' + '0102030405060708' + Buffer.from('key').toString('hex'));
-    expect(dataKeyHash(k)).toBe(0x0102030405060708n);
+    const k = dataKey(Buffer.from('key'));
+    const hash = native.hash64(Buffer.from('key'));
+    expect(k.toString('hex')).toBe('64' + hash.toString(16).padStart(16, '0') + Buffer.from('key').toString('hex'));
+    expect(dataKeyHash(k)).toBe(hash);
     expect(dataKeyUserKey(k).toString()).toBe('key');
   });
 
   it('expiry keys: "t", time u64 BE, hash, key; ordered by time', () => {
-    const d = dataKey(0xffn, Buffer.from('k'));
+    const d = Buffer.from('6400000000000000ff6b', 'hex'); // hash 0xff, key 'k'
     const e = expiryKey(1_700_000_000_123, d);
     expect(e.toString('hex')).toBe('74' + (1_700_000_000_123).toString(16).padStart(16, '0') + '00000000000000ff' + '6b');
     expect(expiryTime(e)).toBe(1_700_000_000_123);
