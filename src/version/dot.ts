@@ -25,6 +25,30 @@ export function encodeDot(actor: bigint, counter: number): Buffer {
   return b;
 }
 
+/**
+ * The clock {actor: counter} (native/vclock.h's encoding: format 1, one entry,
+ * u64 LE actor, LEB128 counter): what vvEvent makes of the empty clock. A write
+ * to a new key needs nothing else, and a call into the addon costs several times
+ * more than these few bytes.
+ */
+export function singleEntryClock(actor: bigint, counter: number): Buffer {
+  if (!Number.isSafeInteger(counter) || counter < 1) throw new RangeError('counter must be from 1 to 2^53-1');
+  if (actor !== lastActor) {
+    lastActorBytes.writeBigUInt64LE(actor, 0);
+    lastActor = actor;
+  }
+  let n = 1;
+  for (let c = counter; c >= 128; c = Math.floor(c / 128)) n++;
+  const b = Buffer.allocUnsafe(10 + n);
+  b[0] = 1;
+  b[1] = 1;
+  for (let i = 0; i < 8; i++) b[2 + i] = lastActorBytes[i]!;
+  let c = counter;
+  for (let i = 10; i < 9 + n; i++, c = Math.floor(c / 128)) b[i] = (c % 128) | 0x80;
+  b[9 + n] = c;
+  return b;
+}
+
 function u32le(b: Uint8Array, off: number): number {
   return (b[off]! | (b[off + 1]! << 8) | (b[off + 2]! << 16) | (b[off + 3]! << 24)) >>> 0;
 }

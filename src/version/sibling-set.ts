@@ -5,7 +5,7 @@
 import type { Sibling, SiblingSet } from '../codec/index.js';
 import { Order, native } from '../native.js';
 import { EMPTY_CONTEXT } from './context.js';
-import { DOT_BYTES, compareDots, copyDot, dotActor, encodeDot, sameDot } from './dot.js';
+import { DOT_BYTES, compareDots, copyDot, dotActor, encodeDot, sameDot, singleEntryClock } from './dot.js';
 
 /** Past this many entries a write prunes its clock, oldest first (Dynamo's bound). */
 export const DEFAULT_MAX_CLOCK_ENTRIES = 32;
@@ -83,8 +83,12 @@ export function applyWrite(current: SiblingSet | undefined, w: Write, maxClockEn
       clock = native.vvMerge(clock0, ctx);
     }
   }
-  if (native.vvGet(clock, w.actor) >= w.counter) throw new RangeError('write counter is already covered by the clock');
-  clock = native.vvEvent(clock, w.actor, w.counter);
+  if (isEmptyVv(clock)) {
+    clock = singleEntryClock(w.actor, w.counter);
+  } else {
+    if (native.vvGet(clock, w.actor) >= w.counter) throw new RangeError('write counter is already covered by the clock');
+    clock = native.vvEvent(clock, w.actor, w.counter);
+  }
   const sibling: Sibling = {
     dot: encodeDot(w.actor, w.counter),
     value: w.tombstone ? EMPTY_VALUE : w.value,
