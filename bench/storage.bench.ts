@@ -264,12 +264,6 @@ export async function run(): Promise<void> {
     });
   }
 
-  await withStore({ batchStyle: 'array' }, async (s) => {
-    const order = shuffled(KEYSPACE, 1);
-    const secs = await drive(64, n(KEYSPACE), (i) => s.put(keys[order[i]!]!, VALUE));
-    rows.push(row('put, 64 concurrent, new keys, array batches', n(KEYSPACE), secs, 64));
-  });
-
   await withStore({ sync: true }, async (s) => {
     let secs = await puts(s, 64, n(20_000), 7);
     rows.push(row('put sync:true, 64 concurrent', n(20_000), secs, 64, `${Math.round(n(20_000) / s.stats.batches)} puts/fsync`));

@@ -83,23 +83,9 @@ function chainedWriter(db: Db, sync: boolean): Writer {
   };
 }
 
-function arrayWriter(db: Db, sync: boolean): Writer {
-  const ops: { type: 'put' | 'del'; key: Buffer; value?: Buffer }[] = [];
-  return {
-    put: (k, v) => void ops.push({ type: 'put', key: k, value: v as Buffer }),
-    del: (k) => void ops.push({ type: 'del', key: k }),
-    get length() {
-      return ops.length;
-    },
-    write: () => db.batch(ops as never, { sync }),
-  };
-}
-
 export interface CommitQueueOptions {
   /** fsync each batch before it counts as committed. */
   sync: boolean;
-  /** 'chained' (default) or 'array' LevelDB batches; both are atomic. */
-  style?: 'chained' | 'array';
   /** Adds operations that every batch carries (the counter high-water mark). */
   beforeWrite?: (sink: OpSink) => void;
   /** Send a large turn's first part out early (default true; see splitAt). */
@@ -113,7 +99,6 @@ export class CommitQueue {
   /** Gathered members that send a batch out early (half the last batch, at least MIN_SPLIT). */
   private splitAt = MIN_SPLIT;
   private idleWaiters: (() => void)[] = [];
-  private readonly newWriter: (db: Db, sync: boolean) => Writer;
   /** Set once a write failed; every later join throws it. */
   failure: Error | undefined;
   /** Batches written and operations in them, for stats and tests. */
@@ -123,9 +108,7 @@ export class CommitQueue {
   constructor(
     private readonly db: Db,
     private readonly options: CommitQueueOptions,
-  ) {
-    this.newWriter = options.style === 'array' ? arrayWriter : chainedWriter;
-  }
+  ) {}
 
   /** The batch now gathering members. */
   get current(): Batch {
@@ -186,7 +169,7 @@ export class CommitQueue {
     this.splitAt = Math.max(MIN_SPLIT, b.members.length >> 1);
     let w: Writer;
     try {
-      w = this.newWriter(this.db, this.options.sync);
+      w = chainedWriter(this.db, this.options.sync);
       for (const m of b.members) m.writeTo(w);
       this.options.beforeWrite?.(w);
     } catch (err) {

@@ -89,8 +89,6 @@ export interface StoreOptions {
    * of a turn — for data much larger than memory (docs/performance.md).
    */
   reads?: ReadMode;
-  /** LevelDB batch flavour; both are atomic. Default 'chained' (the two measured within noise here). */
-  batchStyle?: 'chained' | 'array';
   /**
    * When one turn gathers many writes (32, or half the last batch) with no batch
    * being written, send those out at once and gather the rest: the disk writes
@@ -258,7 +256,7 @@ export class Store {
     this.skewMs = options.clockSkewMs ?? 10_000;
     this.maxClockEntries = options.maxClockEntries ?? DEFAULT_MAX_CLOCK_ENTRIES;
     this.clock = options.clock ?? systemClock;
-    this.queue = new CommitQueue(db, { sync: options.sync ?? false, style: options.batchStyle ?? 'chained', beforeWrite: this.saveCounter, split: options.splitBatches ?? true });
+    this.queue = new CommitQueue(db, { sync: options.sync ?? false, beforeWrite: this.saveCounter, split: options.splitBatches ?? true });
     this.reads = new ReadQueue(db, options.reads ?? 'sync');
     const onChange = options.onDataChange;
     const observe =
