@@ -3,13 +3,15 @@
 // Writers overwrite with the context of their previous write to the key (as a
 // client that reads before it writes would), so sibling sets stay small.
 // SHOAL_BENCH_QUICK=1 runs a tenth of the operations; SHOAL_BENCH_AB=<rounds>
-// compares the store's options in alternating rounds instead (see alternate()).
+// compares the store's options in alternating rounds instead, or with
+// SHOAL_BENCH_AB_BUILDS=<dist>,<dist> two compiled trees' stores (see alternate()).
 // Then what the TTL sweep reclaims per second. Last, what a restart costs with 1M
 // keys (100K quick): with the saved key filter, and without.
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { ClassicLevel } from 'classic-level';
 import { PartitionTrees } from '../src/antientropy/index.js';
 import { FILTER_FILE, Store } from '../src/storage/index.js';
@@ -28,13 +30,15 @@ interface Row {
   notes: string;
 }
 
-/** CPU time (all threads: LevelDB's included) of the last drive(), in seconds. */
+/** CPU time (all threads: LevelDB's included) of the last drive(), and of its main thread, in seconds. */
 let lastCpu = 0;
+let lastMainCpu = 0;
 
 /** Runs `concurrency` callers, each doing op() in a loop, until `total` ops are done; returns the seconds taken. */
 async function drive(concurrency: number, total: number, op: (i: number) => Promise<unknown>): Promise<number> {
   const r = await closedLoop(concurrency, total, op);
   lastCpu = r.cpuSeconds;
+  lastMainCpu = r.mainCpuSeconds;
   return r.seconds;
 }
 
@@ -53,8 +57,13 @@ function row(task: string, ops: number, seconds: number, concurrency: number, no
 }
 
 async function withStore<T>(options: Partial<StoreOptions>, fn: (s: Store) => Promise<T>): Promise<T> {
+  return withOpened((path) => Store.open({ sweepIntervalMs: 0, ...options, path }), fn);
+}
+
+/** fn on a store that open() makes in a new temporary folder, removed afterwards. */
+async function withOpened<T>(open: (path: string) => Promise<Store>, fn: (s: Store) => Promise<T>): Promise<T> {
   const path = await mkdtemp(join(tmpdir(), 'shoal-bench-'));
-  const s = await Store.open({ sweepIntervalMs: 0, ...options, path });
+  const s = await open(path);
   try {
     return await fn(s);
   } finally {
@@ -127,48 +136,81 @@ async function rawBaseline(total: number): Promise<number> {
   }
 }
 
-/**
- * SHOAL_BENCH_AB=<rounds>: instead of the table, alternates the default store with
- * splitBatches: false and keyFilter: false, a fresh store each time (every key
- * inserted, then overwritten with its context), and prints medians. Alternating in
- * one process is what makes comparisons hold on a machine whose speed drifts.
- */
-async function alternate(rounds: number): Promise<void> {
+/** What alternate() compares: a name, and how to open a fresh store in a folder. */
+interface Variant {
+  name: string;
+  open: (path: string) => Promise<Store>;
+}
+
+function optionVariants(): Variant[] {
   const variants: [string, Partial<StoreOptions>][] = [
     ['default', {}],
     ['splitBatches: false', { splitBatches: false }],
     ['keyFilter: false', { keyFilter: false }],
   ];
-  const results = new Map<string, { insert: number[]; insertCpu: number[]; overwrite: number[]; overwriteCpu: number[] }>();
-  for (const [name] of variants) results.set(name, { insert: [], insertCpu: [], overwrite: [], overwriteCpu: [] });
+  return variants.map(([name, options]) => ({ name, open: (path) => Store.open({ sweepIntervalMs: 0, ...options, path }) }));
+}
+
+/**
+ * The default store of each compiled tree named (its dist folder: this tree's, and
+ * a copy of another commit's), to compare builds in one process.
+ */
+async function buildVariants(dirs: string[]): Promise<Variant[]> {
+  return Promise.all(
+    dirs.map(async (dir) => {
+      const mod = (await import(pathToFileURL(resolve(dir, 'src/storage/index.js')).href)) as { Store: typeof Store };
+      return { name: dir, open: (path: string) => mod.Store.open({ sweepIntervalMs: 0, path }) };
+    }),
+  );
+}
+
+/**
+ * SHOAL_BENCH_AB=<rounds>: instead of the table, alternates the default store with
+ * splitBatches: false and keyFilter: false (or, with SHOAL_BENCH_AB_BUILDS, the
+ * stores of the builds named), a fresh store each time (every key inserted in
+ * random order, then overwritten with its context), and prints medians: rates, the
+ * process's CPU and the event loop's per put. Alternating in one process is what
+ * makes comparisons hold on a machine whose speed drifts.
+ */
+async function alternate(rounds: number): Promise<void> {
+  const builds = process.env.SHOAL_BENCH_AB_BUILDS?.split(',').filter((d) => d !== '');
+  const variants = builds !== undefined && builds.length > 0 ? await buildVariants(builds) : optionVariants();
+  type Series = 'insert' | 'insertCpu' | 'insertLoop' | 'overwrite' | 'overwriteCpu' | 'overwriteLoop';
+  const results = new Map<string, Record<Series, number[]>>();
+  for (const { name } of variants) results.set(name, { insert: [], insertCpu: [], insertLoop: [], overwrite: [], overwriteCpu: [], overwriteLoop: [] });
+  const record = (out: Record<Series, number[]>, kind: 'insert' | 'overwrite', secs: number): void => {
+    out[kind].push(KEYSPACE / secs);
+    out[`${kind}Cpu`].push((lastCpu * 1e6) / KEYSPACE);
+    out[`${kind}Loop`].push((lastMainCpu * 1e6) / KEYSPACE);
+  };
   for (let r = 0; r < rounds; r++) {
     // Rotate the order so that no variant always runs first.
     for (let v = 0; v < variants.length; v++) {
-      const [name, options] = variants[(v + r) % variants.length]!;
-      const out = results.get(name)!;
-      await withStore(options, async (s) => {
+      const variant = variants[(v + r) % variants.length]!;
+      const out = results.get(variant.name)!;
+      await withOpened(variant.open, async (s) => {
         const order = shuffled(KEYSPACE, r + 11);
-        let secs = await drive(64, KEYSPACE, (i) => s.put(keys[order[i]!]!, VALUE));
-        out.insert.push(KEYSPACE / secs);
-        out.insertCpu.push((lastCpu * 1e6) / KEYSPACE);
+        record(out, 'insert', await drive(64, KEYSPACE, (i) => s.put(keys[order[i]!]!, VALUE)));
         const contexts: (Uint8Array | undefined)[] = new Array<Uint8Array | undefined>(KEYSPACE).fill(undefined);
-        secs = await drive(64, KEYSPACE, async (i) => {
+        const secs = await drive(64, KEYSPACE, async (i) => {
           const k = order[i]!;
           contexts[k] = (await s.put(keys[k]!, VALUE, { context: contexts[k] })).clock;
         });
-        out.overwrite.push(KEYSPACE / secs);
-        out.overwriteCpu.push((lastCpu * 1e6) / KEYSPACE);
+        record(out, 'overwrite', secs);
       });
     }
   }
   const median = (a: number[]) => [...a].sort((x, y) => x - y)[a.length >> 1]!;
+  const us = (a: number[]) => (Number.isNaN(median(a)) ? 'n/a' : median(a).toFixed(1));
   console.table(
     [...results].map(([name, x]) => ({
       store: name,
       'inserts/s': Math.round(median(x.insert)).toLocaleString('en-US'),
-      'insert CPU µs': median(x.insertCpu).toFixed(1),
+      'insert CPU µs': us(x.insertCpu),
+      'event loop µs': us(x.insertLoop),
       'overwrites/s': Math.round(median(x.overwrite)).toLocaleString('en-US'),
-      'overwrite CPU µs': median(x.overwriteCpu).toFixed(1),
+      'overwrite CPU µs': us(x.overwriteCpu),
+      'event loop µs ': us(x.overwriteLoop),
     })),
   );
   console.log(`medians of ${rounds} alternating rounds, ${KEYSPACE.toLocaleString('en-US')} keys, 64 writers`);
