@@ -3,25 +3,8 @@
 // intermediate objects, and its bytes equal SiblingSetCodec.encode's (defaults
 // omitted, fields in number order); the decoder gives plain objects. Both are
 // checked against the codec in test/storage/set-encoding.test.ts.
+import { varintSize, writeVarint } from '../codec/index.js';
 import type { Sibling, SiblingSet } from '../codec/index.js';
-
-function varintSize(x: number): number {
-  let n = 1;
-  while (x >= 128) {
-    x = Math.floor(x / 128);
-    n++;
-  }
-  return n;
-}
-
-function putVarint(b: Buffer, off: number, x: number): number {
-  while (x >= 128) {
-    b[off++] = (x % 128) | 0x80;
-    x = Math.floor(x / 128);
-  }
-  b[off++] = x;
-  return off;
-}
 
 function siblingSize(value: number, tombstone: boolean, expiresAt: number, writtenAt: number): number {
   let n = 2 + 16; // dot: tag, length 16, bytes
@@ -43,21 +26,21 @@ export function encodeSiblingSet(s: SiblingSet): Buffer {
   let off = 0;
   if (clock > 0) {
     b[off++] = 0x0a;
-    off = putVarint(b, off, clock);
+    off = writeVarint(b, off, clock);
     b.set(s.clock, off);
     off += clock;
   }
   for (const x of s.siblings) {
     if (x.dot.length !== 16) throw new RangeError('a dot is 16 bytes');
     b[off++] = 0x12;
-    off = putVarint(b, off, siblingSize(x.value.length, x.tombstone, x.expiresAt, x.writtenAt));
+    off = writeVarint(b, off, siblingSize(x.value.length, x.tombstone, x.expiresAt, x.writtenAt));
     b[off++] = 0x0a;
     b[off++] = 16;
     b.set(x.dot, off);
     off += 16;
     if (x.value.length > 0) {
       b[off++] = 0x12;
-      off = putVarint(b, off, x.value.length);
+      off = writeVarint(b, off, x.value.length);
       b.set(x.value, off);
       off += x.value.length;
     }
@@ -67,11 +50,11 @@ export function encodeSiblingSet(s: SiblingSet): Buffer {
     }
     if (x.expiresAt !== 0) {
       b[off++] = 0x20;
-      off = putVarint(b, off, x.expiresAt);
+      off = writeVarint(b, off, x.expiresAt);
     }
     if (x.writtenAt !== 0) {
       b[off++] = 0x28;
-      off = putVarint(b, off, x.writtenAt);
+      off = writeVarint(b, off, x.writtenAt);
     }
   }
   return b;

@@ -1,5 +1,6 @@
 // A dot names one write: (actor, counter), 16 bytes, actor u64 LE then counter
 // u64 LE (docs/architecture.md "Actors, dots and counters").
+import { varintSize, writeVarint } from '../codec/index.js';
 
 export const DOT_BYTES = 16;
 
@@ -11,15 +12,21 @@ export const MAX_COUNTER = Number.MAX_SAFE_INTEGER;
 let lastActor = -1n;
 const lastActorBytes = Buffer.alloc(8);
 
-/** Encodes a dot; counter must be 1..2^53-1 (RangeError otherwise). */
-export function encodeDot(actor: bigint, counter: number): Buffer {
-  if (!Number.isSafeInteger(counter) || counter < 1) throw new RangeError('dot counter must be from 1 to 2^53-1');
+/** actor as u64 LE: a shared buffer, valid until the next call. */
+function bytesOf(actor: bigint): Buffer {
   if (actor !== lastActor) {
     lastActorBytes.writeBigUInt64LE(actor, 0);
     lastActor = actor;
   }
+  return lastActorBytes;
+}
+
+/** Encodes a dot; counter must be 1..2^53-1 (RangeError otherwise). */
+export function encodeDot(actor: bigint, counter: number): Buffer {
+  if (!Number.isSafeInteger(counter) || counter < 1) throw new RangeError('dot counter must be from 1 to 2^53-1');
+  const actorBytes = bytesOf(actor);
   const b = Buffer.allocUnsafe(DOT_BYTES);
-  for (let i = 0; i < 8; i++) b[i] = lastActorBytes[i]!;
+  for (let i = 0; i < 8; i++) b[i] = actorBytes[i]!;
   b.writeUInt32LE(counter >>> 0, 8);
   b.writeUInt32LE(Math.floor(counter / 0x1_0000_0000), 12);
   return b;
@@ -33,19 +40,12 @@ export function encodeDot(actor: bigint, counter: number): Buffer {
  */
 export function singleEntryClock(actor: bigint, counter: number): Buffer {
   if (!Number.isSafeInteger(counter) || counter < 1) throw new RangeError('counter must be from 1 to 2^53-1');
-  if (actor !== lastActor) {
-    lastActorBytes.writeBigUInt64LE(actor, 0);
-    lastActor = actor;
-  }
-  let n = 1;
-  for (let c = counter; c >= 128; c = Math.floor(c / 128)) n++;
-  const b = Buffer.allocUnsafe(10 + n);
+  const actorBytes = bytesOf(actor);
+  const b = Buffer.allocUnsafe(10 + varintSize(counter));
   b[0] = 1;
   b[1] = 1;
-  for (let i = 0; i < 8; i++) b[2 + i] = lastActorBytes[i]!;
-  let c = counter;
-  for (let i = 10; i < 9 + n; i++, c = Math.floor(c / 128)) b[i] = (c % 128) | 0x80;
-  b[9 + n] = c;
+  for (let i = 0; i < 8; i++) b[2 + i] = actorBytes[i]!;
+  writeVarint(b, 10, counter);
   return b;
 }
 
