@@ -2,7 +2,7 @@
 // cluster keyring (AES-256-GCM, docs/protocol.md "UDP datagrams"). Piggybacked
 // updates are encoded once when queued and appended to each packet as raw
 // protobuf fields, which is how protobuf merges a repeated field.
-import { GossipPacketCodec, schema } from '../codec/index.js';
+import { GossipPacketCodec, schema, varintSize, writeVarint } from '../codec/index.js';
 import type { GossipPacket, MemberUpdate } from '../codec/index.js';
 import { SEAL_OVERHEAD } from '../transport/index.js';
 import type { Keyring } from '../transport/index.js';
@@ -14,24 +14,6 @@ const AAD = Buffer.from('shoal/gossip/1');
 const UPDATES_TAG = (10 << 3) | 2;
 
 const MemberUpdateType = schema.lookupType('shoal.MemberUpdate');
-
-function varintSize(n: number): number {
-  let size = 1;
-  while (n >= 0x80) {
-    n = Math.floor(n / 128);
-    size++;
-  }
-  return size;
-}
-
-function writeVarint(buf: Buffer, at: number, n: number): number {
-  while (n >= 0x80) {
-    buf[at++] = (n & 0x7f) | 0x80;
-    n = Math.floor(n / 128);
-  }
-  buf[at++] = n;
-  return at;
-}
 
 export type OpenResult = { packet: GossipPacket } | { error: 'auth' | 'decode' };
 
