@@ -22,12 +22,11 @@ const LIVE = 1;
 const HAS_RECORD = 2;
 const HAS_MEMO = 4;
 const USED = 8;
-const FIRST_BYTES = 64 * 1024;
 
 export class RecordArena {
-  private bytes: Buffer;
-  private i32: Int32Array;
-  private u64: BigUint64Array;
+  private readonly bytes: Buffer;
+  private readonly i32: Int32Array;
+  private readonly u64: BigUint64Array;
   private readonly max: number;
   // Entries lie in [tail, head) or, wrapped, in [tail, end) then [0, head).
   private head = 0;
@@ -36,6 +35,8 @@ export class RecordArena {
   private wrapped = false;
   /** Entries in the ring, live or dead. */
   private entries = 0;
+  /** The furthest the head has reached: the ring's bytes written so far. */
+  private reached = 0;
   // Index: offset + 1 of a live entry (0: empty), and its hash, by linear probing.
   private index: Int32Array;
   private hashes: Int32Array;
@@ -44,10 +45,15 @@ export class RecordArena {
   count = 0;
   liveBytes = 0;
 
-  /** At most `maxBytes` of ring; it starts small and doubles up to that before it first wraps. */
+  /**
+   * A ring of `maxBytes`, allocated whole: zero-filled memory this large comes
+   * from the kernel's zero pages, which become memory only as the head first
+   * writes them. So the cache's memory grows with use, and nothing is ever copied
+   * to grow the ring.
+   */
   constructor(maxBytes: number) {
     this.max = Math.max(8, maxBytes - (maxBytes % 8));
-    this.bytes = Buffer.alloc(Math.min(this.max, FIRST_BYTES));
+    this.bytes = Buffer.alloc(this.max);
     this.i32 = new Int32Array(this.bytes.buffer, this.bytes.byteOffset, this.bytes.length >> 2);
     this.u64 = new BigUint64Array(this.bytes.buffer, this.bytes.byteOffset, this.bytes.length >> 3);
     this.index = new Int32Array(1024);
@@ -55,9 +61,9 @@ export class RecordArena {
     this.mask = 1023;
   }
 
-  /** Bytes allocated for the ring. */
+  /** Bytes of the ring written so far: the memory it takes (the rest is address space). */
   get allocated(): number {
-    return this.bytes.length;
+    return this.reached;
   }
 
   /** The live entry of dbKey (filed under `hash`), or -1. */
@@ -152,10 +158,6 @@ export class RecordArena {
     for (;;) {
       if (!this.wrapped) {
         if (this.head + size <= this.bytes.length) break;
-        if (this.bytes.length < this.max) {
-          this.grow();
-          continue;
-        }
         if (this.entries === 0) {
           this.head = this.tail = 0;
           continue;
@@ -175,6 +177,7 @@ export class RecordArena {
     }
     const off = this.head;
     this.head += size;
+    if (this.head > this.reached) this.reached = this.head;
     this.entries++;
     return off;
   }
@@ -198,15 +201,6 @@ export class RecordArena {
     if ((flags & LIVE) !== 0) this.remove(off);
     this.tail += size;
     this.entries--;
-  }
-
-  /** Doubles the ring (only while unwrapped, so every offset stays as it is). */
-  private grow(): void {
-    const next = Buffer.alloc(Math.min(this.max, this.bytes.length * 2));
-    this.bytes.copy(next, 0, 0, this.head);
-    this.bytes = next;
-    this.i32 = new Int32Array(next.buffer, next.byteOffset, next.length >> 2);
-    this.u64 = new BigUint64Array(next.buffer, next.byteOffset, next.length >> 3);
   }
 
   private indexAdd(hash: number, off: number): void {

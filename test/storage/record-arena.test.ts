@@ -109,6 +109,24 @@ describe('RecordArena', () => {
     }
   });
 
+  it('counts as memory only the bytes written so far, up to its size, and keeps them after a clear', () => {
+    const arena = new RecordArena(64 * 1024);
+    expect(arena.allocated).toBe(0);
+    arena.put(1, keyOf(1), recordOf(1, 100, 0), undefined);
+    const one = arena.allocated;
+    // Header, key and record, rounded up to 8 bytes.
+    expect(one).toBeGreaterThanOrEqual(100 + keyOf(1).length);
+    expect(one).toBeLessThan(100 + keyOf(1).length + 40);
+    for (let k = 2; k <= 10; k++) arena.put(k, keyOf(k), recordOf(k, 100, 0), undefined);
+    expect(arena.allocated).toBeGreaterThanOrEqual(10 * (100 + keyOf(1).length));
+    for (let k = 0; k < 2000; k++) arena.put(k + 100, keyOf(k + 100), recordOf(k, 100, 0), undefined);
+    expect(arena.allocated).toBeGreaterThan(60 * 1024);
+    expect(arena.allocated).toBeLessThanOrEqual(64 * 1024);
+    const full = arena.allocated;
+    arena.clear();
+    expect(arena.allocated).toBe(full);
+  });
+
   it('an entry read since it came outlives entries that were not, once, and keeps its record', () => {
     const arena = new RecordArena(4096);
     // 64 bytes each (24 of header, a 10-byte key, 30 of record): the ring holds 64.
