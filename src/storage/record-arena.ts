@@ -27,7 +27,6 @@ export class RecordArena {
   private readonly bytes: Buffer;
   private readonly i32: Int32Array;
   private readonly u64: BigUint64Array;
-  private readonly max: number;
   // Entries lie in [tail, head) or, wrapped, in [tail, end) then [0, head).
   private head = 0;
   private tail = 0;
@@ -52,8 +51,7 @@ export class RecordArena {
    * to grow the ring.
    */
   constructor(maxBytes: number) {
-    this.max = Math.max(8, maxBytes - (maxBytes % 8));
-    this.bytes = Buffer.alloc(this.max);
+    this.bytes = Buffer.alloc(Math.max(8, maxBytes - (maxBytes % 8)));
     this.i32 = new Int32Array(this.bytes.buffer, this.bytes.byteOffset, this.bytes.length >> 2);
     this.u64 = new BigUint64Array(this.bytes.buffer, this.bytes.byteOffset, this.bytes.length >> 3);
     this.index = new Int32Array(1024);
@@ -109,7 +107,7 @@ export class RecordArena {
       return true;
     }
     if (at >= 0) this.remove(at);
-    if (size > this.max >> 2) return false;
+    if (size > this.bytes.length >> 2) return false;
     const off = this.reserve(size);
     this.i32[off >> 2] = size;
     this.i32[(off >> 2) + 1] = hash;
