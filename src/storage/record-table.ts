@@ -127,7 +127,7 @@ export class RecordTable<T> {
     return { records: this.cache?.count ?? 0, bytes: this.cache?.liveBytes ?? 0 };
   }
 
-  /** The memory the cache keeps allocated. */
+  /** The memory the cache has taken: the bytes of its ring written so far. */
   backingBytes(): number {
     return this.cache?.allocated ?? 0;
   }

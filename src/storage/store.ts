@@ -656,7 +656,7 @@ export class Store {
 
   /**
    * The data records' cache: entries, the bytes they take in its ring, and the
-   * ring's allocation (docs/storage.md).
+   * memory the ring has taken so far (docs/storage.md).
    */
   cacheFootprint(): { records: number; bytes: number; backingBytes: number } {
     return { ...this.data.cached, backingBytes: this.data.backingBytes() };
